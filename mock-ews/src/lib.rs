@@ -1,0 +1,1 @@
+//! mock-ews: a fake Exchange Web Services server for calendar workflows.

@@ -1,0 +1,5 @@
+//! The ews-kit command line.
+
+fn main() {
+    println!("ews-kit");
+}

@@ -1,0 +1,1 @@
+//! sync-engine: the Exchange calendar integration (client, sync, subscriptions, presence, slots, API).

@@ -1,0 +1,112 @@
+//! Wall-clock helpers shared by recurrence, presence and slots: turning a local time in an
+//! IANA zone into an instant (with an explicit rule for DST gaps and overlaps), and the serde
+//! forms of zones and durations.
+
+use chrono::{DateTime, Duration, LocalResult, NaiveDateTime, Offset, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// The instant a local wall-clock time denotes in `tz`.
+///
+/// The two DST special cases follow RFC 5545 §3.3.5 (CALENDAR-SEMANTICS cases 4 and 5):
+/// - a local time inside a spring-forward gap is read with the offset in force *before* the
+///   gap, so 02:30 on 2026-03-08 in New York becomes 07:30Z (03:30 EDT);
+/// - a local time inside a fall-back overlap takes the first (earlier) instant, so 01:30 on
+///   2026-11-01 in New York becomes 05:30Z (EDT), not 06:30Z.
+///
+/// Returns `None` only when the result is outside chrono's representable range.
+pub fn local_to_utc(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(a, b) => Some(a.min(b).with_timezone(&Utc)),
+        LocalResult::None => {
+            let before = offset_before_gap(tz, local)?;
+            local
+                .checked_sub_signed(Duration::seconds(i64::from(before)))
+                .map(|utc| Utc.from_utc_datetime(&utc))
+        }
+    }
+}
+
+/// The UTC offset (in seconds) in force just before the gap that swallows `local`.
+///
+/// Walks back in 15-minute steps to the latest representable local time before the gap.
+/// Real gaps are at most a day long (Pacific/Apia skipped 2011-12-30), and no zone has two
+/// transitions within 15 minutes, so the first valid time found carries the pre-gap offset.
+fn offset_before_gap(tz: Tz, local: NaiveDateTime) -> Option<i32> {
+    let step = Duration::minutes(15);
+    let mut probe = local;
+    for _ in 0..(26 * 4) {
+        probe = probe.checked_sub_signed(step)?;
+        // The latest instant of an overlap is the one adjacent to a following gap.
+        if let Some(t) = tz.from_local_datetime(&probe).latest() {
+            return Some(t.offset().fix().local_minus_utc());
+        }
+    }
+    None
+}
+
+/// Serde form of a zone: its IANA name, e.g. `"Europe/Berlin"`.
+pub(crate) mod serde_tz {
+    use chrono_tz::Tz;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub(crate) fn serialize<S: Serializer>(tz: &Tz, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(tz.name())
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Tz, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse::<Tz>()
+            .map_err(|_| D::Error::custom(format!("unknown IANA time zone `{name}`")))
+    }
+}
+
+/// Serde form of a duration: whole minutes as an integer (seconds are dropped, matching
+/// the minute resolution of calendar items).
+pub(crate) mod serde_minutes {
+    use chrono::Duration;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(d.num_minutes())
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let minutes = i64::deserialize(d)?;
+        Duration::try_minutes(minutes).ok_or_else(|| {
+            serde::de::Error::custom(format!("duration of {minutes} minutes is out of range"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(y, mo, d)
+            .unwrap()
+            .and_hms_opt(h, mi, 0)
+            .unwrap()
+    }
+
+    #[test]
+    fn gap_time_is_read_with_the_offset_before_the_gap() {
+        let utc = local_to_utc(chrono_tz::America::New_York, at(2026, 3, 8, 2, 30)).unwrap();
+        assert_eq!(utc.to_rfc3339(), "2026-03-08T07:30:00+00:00");
+    }
+
+    #[test]
+    fn overlap_time_takes_the_earlier_instant() {
+        let utc = local_to_utc(chrono_tz::America::New_York, at(2026, 11, 1, 1, 30)).unwrap();
+        assert_eq!(utc.to_rfc3339(), "2026-11-01T05:30:00+00:00");
+    }
+
+    #[test]
+    fn a_skipped_whole_day_is_read_with_the_old_offset() {
+        // Samoa moved across the date line: 2011-12-30 never happened in Pacific/Apia (-10 -> +14).
+        let utc = local_to_utc(chrono_tz::Pacific::Apia, at(2011, 12, 30, 12, 0)).unwrap();
+        assert_eq!(utc.to_rfc3339(), "2011-12-30T22:00:00+00:00");
+    }
+}

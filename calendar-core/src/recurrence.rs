@@ -264,6 +264,41 @@ pub struct Occurrence {
     pub end: DateTime<Utc>,
 }
 
+/// An exception of a series (EWS `ModifiedOccurrences/Occurrence`): the occurrence the
+/// pattern put at `original_start` now runs from `start` to `end`, possibly on another day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModifiedOccurrence {
+    pub original_start: DateTime<Utc>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// The exceptions of a series: modified occurrences and the original starts of deleted
+/// ones (EWS `DeletedOccurrences/DeletedOccurrence/Start`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Exceptions {
+    #[serde(default)]
+    pub modified: Vec<ModifiedOccurrence>,
+    #[serde(default)]
+    pub deleted: Vec<DateTime<Utc>>,
+}
+
+/// One instance of a series after its exceptions are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Instance {
+    /// The EWS `InstanceIndex`; `None` for an exception whose original start is not an
+    /// occurrence of the pattern (Exchange never produces one; a hand-written scenario may).
+    pub index: Option<u32>,
+    pub original_start: DateTime<Utc>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// Whether this instance is an exception (`CalendarItemType` Exception).
+    pub modified: bool,
+}
+
 /// Why a series is not a valid EWS recurrence. [`RecurrenceError::response_code`] gives the
 /// EWS `ResponseCode` Exchange answers with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -447,6 +482,55 @@ impl Series {
             }
             period += 1;
         }
+        out
+    }
+
+    /// The instances a calendar view shows between `from` and `to` (same superset filter as
+    /// [`Series::occurrences`]), in start order.
+    ///
+    /// A deleted occurrence is gone (case 15). A modified occurrence leaves its original slot
+    /// (which then blocks nothing) and appears at its new time, even when only the new time or
+    /// only the original slot is inside the window (case 14).
+    pub fn instances(
+        &self,
+        exceptions: &Exceptions,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Vec<Instance> {
+        let replaced = |start: DateTime<Utc>| {
+            exceptions.deleted.contains(&start)
+                || exceptions
+                    .modified
+                    .iter()
+                    .any(|m| m.original_start == start)
+        };
+        let mut out: Vec<Instance> = self
+            .occurrences(from, to)
+            .into_iter()
+            .filter(|o| !replaced(o.start))
+            .map(|o| Instance {
+                index: Some(o.index),
+                original_start: o.start,
+                start: o.start,
+                end: o.end,
+                modified: false,
+            })
+            .collect();
+        out.extend(
+            exceptions
+                .modified
+                .iter()
+                .filter(|m| m.start < to && m.end >= from)
+                .filter(|m| !exceptions.deleted.contains(&m.original_start))
+                .map(|m| Instance {
+                    index: self.index_of(m.original_start),
+                    original_start: m.original_start,
+                    start: m.start,
+                    end: m.end,
+                    modified: true,
+                }),
+        );
+        out.sort_by_key(|i| (i.start, i.original_start));
         out
     }
 

@@ -27,6 +27,49 @@ pub fn local_to_utc(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
     }
 }
 
+/// The earliest instant whose wall-clock time in `tz` is at or after `local`.
+///
+/// This is the rule for opening hours and day boundaries, where a local time marks where an
+/// interval of wall-clock time begins or ends: it equals [`local_to_utc`] except inside a
+/// spring-forward gap, where it is the transition instant itself. A counter that opens at
+/// 02:30 on 2026-03-08 in New York is open from 03:00 EDT (07:00Z), the first wall time at or
+/// after 02:30; São Paulo's midnight on a spring-forward day (until 2019) begins at 01:00.
+pub fn first_instant_at_or_after(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(a, b) => Some(a.min(b).with_timezone(&Utc)),
+        LocalResult::None => {
+            let before = i64::from(offset_before_gap(tz, local)?);
+            // Reading `local` with the pre-gap offset lands after the transition; reading it
+            // with the post-gap offset lands before it. Bisect between the two on seconds.
+            let mut hi = local
+                .checked_sub_signed(Duration::seconds(before))?
+                .and_utc();
+            let after = i64::from(
+                tz.offset_from_utc_datetime(&hi.naive_utc())
+                    .fix()
+                    .local_minus_utc(),
+            );
+            let mut lo = local
+                .checked_sub_signed(Duration::seconds(after))?
+                .and_utc();
+            while (hi - lo).num_seconds() > 1 {
+                let mid = lo + (hi - lo) / 2;
+                let offset = tz
+                    .offset_from_utc_datetime(&mid.naive_utc())
+                    .fix()
+                    .local_minus_utc();
+                if i64::from(offset) == after {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            Some(hi)
+        }
+    }
+}
+
 /// The UTC offset (in seconds) in force just before the gap that swallows `local`.
 ///
 /// Walks back in 15-minute steps to the latest representable local time before the gap.
@@ -58,6 +101,29 @@ pub(crate) mod serde_tz {
         let name = String::deserialize(d)?;
         name.parse::<Tz>()
             .map_err(|_| D::Error::custom(format!("unknown IANA time zone `{name}`")))
+    }
+}
+
+/// Serde form of an optional zone: an IANA name or absent.
+pub(crate) mod serde_tz_opt {
+    use chrono_tz::Tz;
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub(crate) fn serialize<S: Serializer>(tz: &Option<Tz>, s: S) -> Result<S::Ok, S::Error> {
+        match tz {
+            Some(tz) => s.serialize_some(tz.name()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Tz>, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(None),
+            Some(name) => name
+                .parse::<Tz>()
+                .map(Some)
+                .map_err(|_| D::Error::custom(format!("unknown IANA time zone `{name}`"))),
+        }
     }
 }
 
@@ -101,6 +167,15 @@ mod tests {
     fn overlap_time_takes_the_earlier_instant() {
         let utc = local_to_utc(chrono_tz::America::New_York, at(2026, 11, 1, 1, 30)).unwrap();
         assert_eq!(utc.to_rfc3339(), "2026-11-01T05:30:00+00:00");
+    }
+
+    #[test]
+    fn a_bound_in_the_gap_is_the_transition_instant() {
+        let utc = first_instant_at_or_after(chrono_tz::America::New_York, at(2026, 3, 8, 2, 30));
+        assert_eq!(utc.unwrap().to_rfc3339(), "2026-03-08T07:00:00+00:00");
+        let midnight =
+            first_instant_at_or_after(chrono_tz::America::Sao_Paulo, at(2018, 11, 4, 0, 0));
+        assert_eq!(midnight.unwrap().to_rfc3339(), "2018-11-04T03:00:00+00:00");
     }
 
     #[test]

@@ -4,5 +4,7 @@
 // Helpers and oracles outside `#[test]` fns are test code too: a panic there is a failure.
 #![allow(clippy::unwrap_used)]
 
+mod presence;
 mod recurrence;
+mod slots;
 mod strategies;

@@ -498,3 +498,86 @@ proptest! {
         }
     }
 }
+
+fn daily_standup() -> Series {
+    series(json!({
+        "start": "2026-06-01T10:00:00", "durationMinutes": 60, "timeZone": "Europe/London",
+        "recurrence": {
+            "pattern": { "type": "daily", "interval": 1 },
+            "range": { "type": "numbered", "start": "2026-06-01", "count": 5 }
+        }
+    }))
+}
+
+fn list_instances(instances: &[calendar_core::Instance]) -> String {
+    instances
+        .iter()
+        .map(|i| {
+            format!(
+                "#{} {}–{}{}",
+                i.index.map_or("?".to_owned(), |n| n.to_string()),
+                i.start.format("%m-%d %H:%MZ"),
+                i.end.format("%H:%MZ"),
+                if i.modified {
+                    format!(" (moved from {})", i.original_start.format("%m-%d %H:%MZ"))
+                } else {
+                    String::new()
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn case_14_and_15_moved_occurrence_leaves_its_slot_and_deleted_one_is_gone() {
+    let s = daily_standup();
+    let exceptions: calendar_core::Exceptions = serde_json::from_value(json!({
+        "modified": [ { "originalStart": "2026-06-02T09:00:00Z",
+                        "start": "2026-06-03T14:00:00Z", "end": "2026-06-03T15:00:00Z" } ],
+        "deleted": [ "2026-06-04T09:00:00Z" ]
+    }))
+    .unwrap();
+    let all = s.instances(
+        &exceptions,
+        utc("2026-06-01T00:00:00Z"),
+        utc("2026-06-06T00:00:00Z"),
+    );
+    insta::assert_snapshot!(list_instances(&all), @r"
+    #1 06-01 09:00Z–10:00Z
+    #3 06-03 09:00Z–10:00Z
+    #2 06-03 14:00Z–15:00Z (moved from 06-02 09:00Z)
+    #5 06-05 09:00Z–10:00Z
+    ");
+    // A window holding only the original slot of the moved occurrence shows nothing there;
+    // one holding only its new time shows it.
+    let original_day = s.instances(
+        &exceptions,
+        utc("2026-06-02T00:00:00Z"),
+        utc("2026-06-03T00:00:00Z"),
+    );
+    assert!(original_day.is_empty(), "{original_day:?}");
+    let new_time = s.instances(
+        &exceptions,
+        utc("2026-06-03T13:00:00Z"),
+        utc("2026-06-03T16:00:00Z"),
+    );
+    insta::assert_snapshot!(list_instances(&new_time), @"#2 06-03 14:00Z–15:00Z (moved from 06-02 09:00Z)");
+}
+
+#[test]
+fn end_date_is_a_local_date_in_the_series_zone() {
+    // 20:00 in Los Angeles on the end date is already the next day in UTC; it still counts.
+    let s = series(json!({
+        "start": "2026-06-01T20:00:00", "durationMinutes": 30, "timeZone": "America/Los_Angeles",
+        "recurrence": {
+            "pattern": { "type": "daily", "interval": 1 },
+            "range": { "type": "endDate", "start": "2026-06-01", "end": "2026-06-03" }
+        }
+    }));
+    insta::assert_snapshot!(list(&s, &s.occurrences(DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC)), @r"
+    #1 2026-06-02 03:00Z–03:30Z (Mon 20:00 PDT)
+    #2 2026-06-03 03:00Z–03:30Z (Tue 20:00 PDT)
+    #3 2026-06-04 03:00Z–03:30Z (Wed 20:00 PDT)
+    ");
+}

@@ -419,6 +419,10 @@ impl Series {
     /// This is a superset of half-open overlap (an occurrence ending exactly at `from` is
     /// included, as CalendarView's wording allows); callers filter stricter. An invalid series
     /// (see [`Series::validate`]) has no occurrences.
+    ///
+    /// The work is proportional to the occurrences in the window, wherever it lies. The window
+    /// is the only bound, so a series without end over an unbounded window (as opposed to
+    /// CalendarView's two-year maximum) would list occurrences up to chrono's year limit.
     pub fn occurrences(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Occurrence> {
         let mut out = Vec::new();
         let Some(grid) = Grid::new(self) else {

@@ -53,8 +53,10 @@ pub fn first_instant_at_or_after(tz: Tz, local: NaiveDateTime) -> Option<DateTim
             let mut lo = local
                 .checked_sub_signed(Duration::seconds(after))?
                 .and_utc();
+            // Halve in whole seconds: transitions fall on whole seconds, and `(hi - lo) / 2`
+            // of an odd span would leave nanoseconds in the result (and in every slot after it).
             while (hi - lo).num_seconds() > 1 {
-                let mid = lo + (hi - lo) / 2;
+                let mid = lo + Duration::seconds((hi - lo).num_seconds() / 2);
                 let offset = tz
                     .offset_from_utc_datetime(&mid.naive_utc())
                     .fix()
@@ -176,6 +178,14 @@ mod tests {
         let midnight =
             first_instant_at_or_after(chrono_tz::America::Sao_Paulo, at(2018, 11, 4, 0, 0));
         assert_eq!(midnight.unwrap().to_rfc3339(), "2018-11-04T03:00:00+00:00");
+    }
+
+    #[test]
+    fn a_bound_in_a_skipped_day_is_the_whole_second_transition() {
+        // Found by the slot property test in CI: bisecting a day-long gap by halving the span
+        // left 0.878906250 s on the result, which shifted every slot of 2011-12-31 in Apia.
+        let utc = first_instant_at_or_after(chrono_tz::Pacific::Apia, at(2011, 12, 30, 0, 0));
+        assert_eq!(utc.unwrap().to_rfc3339(), "2011-12-30T10:00:00+00:00");
     }
 
     #[test]

@@ -1,0 +1,1062 @@
+//! A small namespace-resolving element tree over quick-xml, and a writer that emits
+//! Exchange's prefixes.
+//!
+//! EWS must be read by namespace, never by prefix: real traffic uses `soap:`, `s:`,
+//! `SOAP-ENV:`, `soap11:` and default namespaces for the same elements. Parsing into a tree
+//! first and then reading typed structs out of it keeps the typed code simple (look up a
+//! child by namespace and local name, in any order) and makes every error able to say which
+//! element and which line and column it is about.
+//!
+//! The parser is defensive because it reads whatever arrives over the wire: input size and
+//! nesting depth are bounded ([`Limits`]), DOCTYPE (and with it every entity declaration) is
+//! rejected, and unknown entity references are errors. It never panics.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use quick_xml::reader::NsReader;
+use serde::{Deserialize, Serialize};
+
+/// The SOAP 1.1 envelope namespace (always `http://`, see EWS.md §0).
+pub const SOAP_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
+/// The EWS messages namespace (operation elements, `ResponseMessages`, `ResponseCode`).
+pub const MESSAGES_NS: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
+/// The EWS types namespace (data types and SOAP headers).
+pub const TYPES_NS: &str = "http://schemas.microsoft.com/exchange/services/2006/types";
+/// The EWS errors namespace (children of `soap:Fault/detail`).
+pub const ERRORS_NS: &str = "http://schemas.microsoft.com/exchange/services/2006/errors";
+
+/// The namespaces EWS uses, resolved from whatever prefix the sender chose.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Ns {
+    /// `http://schemas.xmlsoap.org/soap/envelope/`
+    Soap,
+    /// `http://schemas.microsoft.com/exchange/services/2006/messages`
+    Messages,
+    /// `http://schemas.microsoft.com/exchange/services/2006/types`
+    Types,
+    /// `http://schemas.microsoft.com/exchange/services/2006/errors`
+    Errors,
+    /// Any other namespace URI, kept verbatim.
+    Other(String),
+    /// No namespace (for example `faultcode` inside a SOAP fault).
+    None,
+}
+
+impl Ns {
+    /// Maps a namespace URI to its variant. Comparison is exact, as XML requires: the
+    /// `https://` variants from the broken MS doc pages are `Other`.
+    pub fn from_uri(uri: &str) -> Ns {
+        match uri {
+            SOAP_NS => Ns::Soap,
+            MESSAGES_NS => Ns::Messages,
+            TYPES_NS => Ns::Types,
+            ERRORS_NS => Ns::Errors,
+            "" => Ns::None,
+            other => Ns::Other(other.to_owned()),
+        }
+    }
+
+    /// The namespace URI (empty for [`Ns::None`]).
+    pub fn uri(&self) -> &str {
+        match self {
+            Ns::Soap => SOAP_NS,
+            Ns::Messages => MESSAGES_NS,
+            Ns::Types => TYPES_NS,
+            Ns::Errors => ERRORS_NS,
+            Ns::Other(uri) => uri,
+            Ns::None => "",
+        }
+    }
+
+    /// The conventional prefix used in error messages and by the [`Writer`].
+    pub fn conventional_prefix(&self) -> Option<&'static str> {
+        match self {
+            Ns::Soap => Some("soap"),
+            Ns::Messages => Some("m"),
+            Ns::Types => Some("t"),
+            Ns::Errors => Some("e"),
+            Ns::Other(_) | Ns::None => None,
+        }
+    }
+}
+
+/// A qualified name for messages: `t:CalendarItem`, `{urn:x}Foo` or `Foo`.
+pub(crate) struct QualifiedName<'a>(pub(crate) &'a Ns, pub(crate) &'a str);
+
+impl fmt::Display for QualifiedName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.0.conventional_prefix(), self.0) {
+            (Some(p), _) => write!(f, "{p}:{}", self.1),
+            (None, Ns::Other(uri)) => write!(f, "{{{uri}}}{}", self.1),
+            (None, _) => f.write_str(self.1),
+        }
+    }
+}
+
+/// Input limits for [`parse`]. The defaults are far above any real EWS message (the
+/// largest sample is a few KiB, a 1000-item FindItem page about 2 MiB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted input in bytes.
+    pub max_bytes: usize,
+    /// Deepest accepted element nesting (the envelope is depth 1).
+    pub max_depth: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_bytes: 8 * 1024 * 1024,
+            max_depth: 64,
+        }
+    }
+}
+
+/// Everything that can go wrong reading EWS XML, each naming what and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// The input is not well-formed XML (or not UTF-8).
+    #[error("{line}:{column}: malformed XML: {message}")]
+    Malformed {
+        /// 1-based line of the problem.
+        line: u32,
+        /// 1-based column (in bytes) of the problem.
+        column: u32,
+        /// What quick-xml reported.
+        message: String,
+    },
+    /// A DOCTYPE was found; it could declare entities, which EWS never uses.
+    #[error("{line}:{column}: DOCTYPE and entity declarations are not allowed")]
+    Doctype {
+        /// 1-based line.
+        line: u32,
+        /// 1-based column.
+        column: u32,
+    },
+    /// Nesting exceeded [`Limits::max_depth`].
+    #[error("{line}:{column}: element nesting deeper than {max} levels")]
+    TooDeep {
+        /// 1-based line.
+        line: u32,
+        /// 1-based column.
+        column: u32,
+        /// The limit.
+        max: usize,
+    },
+    /// The input exceeded [`Limits::max_bytes`].
+    #[error("input of {size} bytes exceeds the limit of {max} bytes")]
+    TooBig {
+        /// Input size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The document has no root element.
+    #[error("empty document: no root element")]
+    Empty,
+    /// A required child element is missing.
+    #[error("{line}:{column}: {parent}: missing required element {expected}")]
+    MissingElement {
+        /// The element that should contain it.
+        parent: String,
+        /// The missing element.
+        expected: String,
+        /// Position of `parent`.
+        line: u32,
+        /// Position of `parent`.
+        column: u32,
+    },
+    /// A required attribute is missing.
+    #[error("{line}:{column}: {element}: missing required attribute {attr}")]
+    MissingAttribute {
+        /// The element.
+        element: String,
+        /// The attribute.
+        attr: String,
+        /// Position of `element`.
+        line: u32,
+        /// Position of `element`.
+        column: u32,
+    },
+    /// An element's text or an attribute holds a value that does not parse.
+    #[error("{line}:{column}: {element}: invalid value `{value}`: {reason}")]
+    InvalidValue {
+        /// The element (and attribute, as `Element/@Attr`).
+        element: String,
+        /// The offending value.
+        value: String,
+        /// Why it is invalid.
+        reason: String,
+        /// Position of the element.
+        line: u32,
+        /// Position of the element.
+        column: u32,
+    },
+    /// An element appeared where another was expected.
+    #[error("{line}:{column}: unexpected element {found}, expected {expected}")]
+    Unexpected {
+        /// What was found.
+        found: String,
+        /// What was expected.
+        expected: String,
+        /// Position of the found element.
+        line: u32,
+        /// Position of the found element.
+        column: u32,
+    },
+    /// The SOAP body holds an element that is not an operation we know.
+    #[error("{line}:{column}: unknown EWS operation {name}")]
+    UnknownOperation {
+        /// The qualified name of the body element.
+        name: String,
+        /// Position of the element.
+        line: u32,
+        /// Position of the element.
+        column: u32,
+    },
+}
+
+impl ParseError {
+    /// The 1-based (line, column) the error points at, if it has one.
+    pub fn position(&self) -> Option<(u32, u32)> {
+        match self {
+            ParseError::Malformed { line, column, .. }
+            | ParseError::Doctype { line, column }
+            | ParseError::TooDeep { line, column, .. }
+            | ParseError::MissingElement { line, column, .. }
+            | ParseError::MissingAttribute { line, column, .. }
+            | ParseError::InvalidValue { line, column, .. }
+            | ParseError::Unexpected { line, column, .. }
+            | ParseError::UnknownOperation { line, column, .. } => Some((*line, *column)),
+            ParseError::TooBig { .. } | ParseError::Empty => None,
+        }
+    }
+}
+
+/// One XML element with its namespace resolved.
+///
+/// `text` is the concatenation of the element's own character data (entities resolved,
+/// CDATA included, whitespace kept); for container elements it is usually whitespace.
+/// Attributes keep their qualified name as written (`Id`, `xml:lang`); namespace
+/// declarations are not attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Element {
+    /// The resolved namespace.
+    pub ns: Ns,
+    /// The local name.
+    pub name: String,
+    /// Attributes in document order, values unescaped.
+    pub attrs: Vec<(String, String)>,
+    /// Child elements in document order.
+    pub children: Vec<Element>,
+    /// The element's own character data.
+    pub text: String,
+    /// 1-based line of the start tag (0 for elements built in code).
+    pub line: u32,
+    /// 1-based column (in bytes) of the start tag (0 for elements built in code).
+    pub column: u32,
+}
+
+impl Element {
+    /// A new element without attributes, children or text (position 0:0).
+    pub fn new(ns: Ns, name: impl Into<String>) -> Element {
+        Element {
+            ns,
+            name: name.into(),
+            attrs: Vec::new(),
+            children: Vec::new(),
+            text: String::new(),
+            line: 0,
+            column: 0,
+        }
+    }
+
+    /// Builder: sets the text.
+    pub fn with_text(mut self, text: impl Into<String>) -> Element {
+        self.text = text.into();
+        self
+    }
+
+    /// Builder: adds an attribute.
+    pub fn with_attr(mut self, name: impl Into<String>, value: impl Into<String>) -> Element {
+        self.attrs.push((name.into(), value.into()));
+        self
+    }
+
+    /// Builder: adds a child.
+    pub fn with_child(mut self, child: Element) -> Element {
+        self.children.push(child);
+        self
+    }
+
+    /// True if this element is `ns:name`.
+    pub fn is(&self, ns: &Ns, name: &str) -> bool {
+        self.ns == *ns && self.name == name
+    }
+
+    /// The qualified name for messages, e.g. `t:CalendarItem`.
+    pub fn qname(&self) -> String {
+        QualifiedName(&self.ns, &self.name).to_string()
+    }
+
+    /// The first child `ns:name`, if any.
+    pub fn child(&self, ns: &Ns, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.is(ns, name))
+    }
+
+    /// All children `ns:name`, in order.
+    pub fn children_named<'a>(
+        &'a self,
+        ns: &'a Ns,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a Element> + 'a {
+        self.children.iter().filter(move |c| c.is(ns, name))
+    }
+
+    /// The first child `ns:name`, or an error naming this element and the missing child.
+    pub fn required_child(&self, ns: &Ns, name: &str) -> Result<&Element, ParseError> {
+        self.child(ns, name)
+            .ok_or_else(|| ParseError::MissingElement {
+                parent: self.qname(),
+                expected: QualifiedName(ns, name).to_string(),
+                line: self.line,
+                column: self.column,
+            })
+    }
+
+    /// The trimmed text of the first child `ns:name`, if that child exists.
+    pub fn text_of(&self, ns: &Ns, name: &str) -> Option<&str> {
+        self.child(ns, name).map(|c| c.text.trim())
+    }
+
+    /// The trimmed text of the required child `ns:name`.
+    pub fn required_text(&self, ns: &Ns, name: &str) -> Result<&str, ParseError> {
+        self.required_child(ns, name).map(|c| c.text.trim())
+    }
+
+    /// The element's own text, trimmed of XML whitespace.
+    pub fn trimmed_text(&self) -> &str {
+        self.text.trim()
+    }
+
+    /// The value of attribute `name` (qualified name as written, e.g. `Id`).
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The value of a required attribute, or an error naming element and attribute.
+    pub fn required_attr(&self, name: &str) -> Result<&str, ParseError> {
+        self.attr(name).ok_or_else(|| ParseError::MissingAttribute {
+            element: self.qname(),
+            attr: name.to_owned(),
+            line: self.line,
+            column: self.column,
+        })
+    }
+
+    /// An [`ParseError::InvalidValue`] about this element.
+    pub fn invalid(&self, value: &str, reason: impl Into<String>) -> ParseError {
+        ParseError::InvalidValue {
+            element: self.qname(),
+            value: value.to_owned(),
+            reason: reason.into(),
+            line: self.line,
+            column: self.column,
+        }
+    }
+
+    /// An [`ParseError::InvalidValue`] about attribute `attr` of this element.
+    pub fn invalid_attr(&self, attr: &str, value: &str, reason: impl Into<String>) -> ParseError {
+        ParseError::InvalidValue {
+            element: format!("{}/@{attr}", self.qname()),
+            value: value.to_owned(),
+            reason: reason.into(),
+            line: self.line,
+            column: self.column,
+        }
+    }
+
+    /// An [`ParseError::Unexpected`] saying this element is not what was `expected`.
+    pub fn unexpected(&self, expected: impl Into<String>) -> ParseError {
+        ParseError::Unexpected {
+            found: self.qname(),
+            expected: expected.into(),
+            line: self.line,
+            column: self.column,
+        }
+    }
+
+    /// Parses the trimmed text with `FromStr`, naming this element on failure.
+    pub fn parse_text<T>(&self) -> Result<T, ParseError>
+    where
+        T: std::str::FromStr,
+        T::Err: fmt::Display,
+    {
+        let text = self.trimmed_text();
+        text.parse::<T>()
+            .map_err(|e| self.invalid(text, e.to_string()))
+    }
+
+    /// Parses the trimmed text of child `ns:name`, if present.
+    pub fn parse_child<T>(&self, ns: &Ns, name: &str) -> Result<Option<T>, ParseError>
+    where
+        T: std::str::FromStr,
+        T::Err: fmt::Display,
+    {
+        self.child(ns, name).map(Element::parse_text).transpose()
+    }
+
+    /// Parses the trimmed text of the required child `ns:name`.
+    pub fn parse_required_child<T>(&self, ns: &Ns, name: &str) -> Result<T, ParseError>
+    where
+        T: std::str::FromStr,
+        T::Err: fmt::Display,
+    {
+        self.required_child(ns, name)?.parse_text()
+    }
+
+    /// Parses attribute `name` with `FromStr`, if present.
+    pub fn parse_attr<T>(&self, name: &str) -> Result<Option<T>, ParseError>
+    where
+        T: std::str::FromStr,
+        T::Err: fmt::Display,
+    {
+        match self.attr(name) {
+            None => Ok(None),
+            Some(v) => v
+                .trim()
+                .parse::<T>()
+                .map(Some)
+                .map_err(|e| self.invalid_attr(name, v, e.to_string())),
+        }
+    }
+
+    /// The first child element (in any namespace), if any.
+    pub fn first_child(&self) -> Option<&Element> {
+        self.children.first()
+    }
+}
+
+/// Tracks line and column for monotonically increasing byte offsets in O(total length).
+struct Positions<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    line: u32,
+    line_start: usize,
+}
+
+impl<'a> Positions<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Positions {
+            bytes,
+            offset: 0,
+            line: 1,
+            line_start: 0,
+        }
+    }
+
+    /// (line, column), 1-based. Offsets must not go backwards; if one does (error positions
+    /// can), the scan restarts from the beginning, which is still correct.
+    fn at(&mut self, offset: usize) -> (u32, u32) {
+        let offset = offset.min(self.bytes.len());
+        if offset < self.offset {
+            self.offset = 0;
+            self.line = 1;
+            self.line_start = 0;
+        }
+        for (i, b) in self.bytes[self.offset..offset].iter().enumerate() {
+            if *b == b'\n' {
+                self.line = self.line.saturating_add(1);
+                self.line_start = self.offset + i + 1;
+            }
+        }
+        self.offset = offset;
+        let column = u32::try_from(offset - self.line_start + 1).unwrap_or(u32::MAX);
+        (self.line, column)
+    }
+}
+
+/// Parses a whole document into its root element.
+///
+/// Rejects inputs above `limits.max_bytes`, nesting above `limits.max_depth`, any DOCTYPE,
+/// unknown entity references, undeclared prefixes, mismatched end tags and non-UTF-8 input.
+pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Element, ParseError> {
+    if bytes.len() > limits.max_bytes {
+        return Err(ParseError::TooBig {
+            size: bytes.len(),
+            max: limits.max_bytes,
+        });
+    }
+    // A UTF-8 byte order mark is legal before the declaration.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut positions = Positions::new(bytes);
+    let mut reader = NsReader::from_reader(bytes);
+    reader.config_mut().check_end_names = true;
+
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+
+    loop {
+        let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        let malformed = |positions: &mut Positions<'_>, offset: u64, message: String| {
+            let (line, column) = positions.at(usize::try_from(offset).unwrap_or(usize::MAX));
+            ParseError::Malformed {
+                line,
+                column,
+                message,
+            }
+        };
+        let (resolved, event) = match reader.read_resolved_event() {
+            Ok((resolved, event)) => (resolved_ns(&resolved), event),
+            Err(e) => {
+                return Err(malformed(
+                    &mut positions,
+                    reader.error_position(),
+                    e.to_string(),
+                ));
+            }
+        };
+        let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        match event {
+            Event::Start(start) | Event::Empty(start) if root.is_some() => {
+                let _ = start;
+                let (line, column) = positions.at(before);
+                return Err(ParseError::Malformed {
+                    line,
+                    column,
+                    message: "more than one root element".into(),
+                });
+            }
+            Event::Start(ref start) | Event::Empty(ref start) => {
+                // The tag starts at the last `<` before its end (`<` cannot appear
+                // unescaped inside attribute values).
+                let tag_start = bytes[..after]
+                    .iter()
+                    .rposition(|b| *b == b'<')
+                    .unwrap_or(before);
+                let (line, column) = positions.at(tag_start);
+                if stack.len() >= limits.max_depth {
+                    return Err(ParseError::TooDeep {
+                        line,
+                        column,
+                        max: limits.max_depth,
+                    });
+                }
+                let ns = match resolved {
+                    Ok(ns) => ns,
+                    Err(prefix) => {
+                        return Err(ParseError::Malformed {
+                            line,
+                            column,
+                            message: format!("undeclared namespace prefix `{prefix}`"),
+                        });
+                    }
+                };
+                let element = start_element(&reader, start, ns, line, column)?;
+                if matches!(event, Event::Empty(_)) {
+                    close(element, &mut stack, &mut root);
+                } else {
+                    stack.push(element);
+                }
+            }
+            Event::End(_) => {
+                // quick-xml checks that end names match; a stray end tag is its error.
+                if let Some(element) = stack.pop() {
+                    close(element, &mut stack, &mut root);
+                }
+            }
+            Event::Text(text) => {
+                let content = text.xml10_content();
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&content);
+                } else if !content.trim().is_empty() {
+                    let (line, column) = positions.at(before);
+                    return Err(ParseError::Malformed {
+                        line,
+                        column,
+                        message: "text outside the root element".into(),
+                    });
+                }
+            }
+            Event::CData(cdata) => {
+                let content = cdata.xml10_content();
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&content);
+                }
+            }
+            Event::GeneralRef(reference) => {
+                let resolved: Cow<'_, str> = match reference.resolve_char_ref() {
+                    Ok(Some(c)) => Cow::Owned(c.to_string()),
+                    Ok(None) => {
+                        let name = reference.xml10_content();
+                        match quick_xml::escape::resolve_predefined_entity(&name) {
+                            Some(s) => Cow::Borrowed(s),
+                            None => {
+                                let (line, column) = positions.at(before);
+                                return Err(ParseError::Malformed {
+                                    line,
+                                    column,
+                                    message: format!("unknown entity `&{name};`"),
+                                });
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let (line, column) = positions.at(before);
+                        return Err(ParseError::Malformed {
+                            line,
+                            column,
+                            message: e.to_string(),
+                        });
+                    }
+                };
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&resolved);
+                }
+            }
+            Event::DocType(_) => {
+                let (line, column) = positions.at(before);
+                return Err(ParseError::Doctype { line, column });
+            }
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Eof => break,
+        }
+    }
+    if let Some(open) = stack.last() {
+        return Err(ParseError::Malformed {
+            line: open.line,
+            column: open.column,
+            message: format!("element {} is never closed", open.qname()),
+        });
+    }
+    root.ok_or(ParseError::Empty)
+}
+
+/// Resolves the namespace of an element; `Err(prefix)` for an undeclared prefix.
+fn resolved_ns(resolved: &ResolveResult<'_>) -> Result<Ns, String> {
+    match resolved {
+        ResolveResult::Bound(ns) => Ok(Ns::from_uri(ns.as_ref())),
+        ResolveResult::Unbound => Ok(Ns::None),
+        ResolveResult::Unknown(prefix) => Err(prefix.clone()),
+    }
+}
+
+fn start_element(
+    reader: &NsReader<&[u8]>,
+    start: &BytesStart<'_>,
+    ns: Ns,
+    line: u32,
+    column: u32,
+) -> Result<Element, ParseError> {
+    let _ = reader;
+    let name = start.local_name().as_ref().to_owned();
+    let mut attrs = Vec::new();
+    for attr in start.attributes() {
+        let attr = attr.map_err(|e| ParseError::Malformed {
+            line,
+            column,
+            message: format!("bad attribute: {e}"),
+        })?;
+        let key = attr.key.as_ref().to_owned();
+        if key == "xmlns" || key.starts_with("xmlns:") {
+            continue;
+        }
+        let value = attr
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|e| ParseError::Malformed {
+                line,
+                column,
+                message: format!("bad value of attribute `{key}`: {e}"),
+            })?;
+        attrs.push((key, value.into_owned()));
+    }
+    Ok(Element {
+        ns,
+        name,
+        attrs,
+        children: Vec::new(),
+        text: String::new(),
+        line,
+        column,
+    })
+}
+
+fn close(element: Element, stack: &mut [Element], root: &mut Option<Element>) {
+    match stack.last_mut() {
+        Some(parent) => parent.children.push(element),
+        None => *root = Some(element),
+    }
+}
+
+/// Writes EWS XML with Exchange's prefixes: `s:` (or `soap:`) for the envelope, `m:` for
+/// messages, `t:` for types, `e:` for errors.
+///
+/// A prefix is declared on the first element that needs it and stays in scope for its
+/// descendants, so a fragment written on its own is still namespace-complete. The output
+/// starts with the UTF-8 XML declaration the EWS Managed API requires (EWS.md §1.3).
+#[derive(Debug)]
+pub struct Writer {
+    out: String,
+    soap_prefix: &'static str,
+    /// Open elements: (qualified name, namespaces declared on it).
+    open: Vec<(String, Vec<Ns>)>,
+    /// Whether the last start tag is still open (`<a` written without `>`).
+    tag_open: bool,
+    other_count: usize,
+    other_prefixes: Vec<(String, String)>,
+}
+
+impl Default for Writer {
+    fn default() -> Self {
+        Writer::new()
+    }
+}
+
+impl Writer {
+    /// A writer using Exchange's `s:` prefix for the envelope (as servers write).
+    pub fn new() -> Writer {
+        Writer::with_soap_prefix("s")
+    }
+
+    /// A writer with the given SOAP prefix (`soap` is what clients write).
+    pub fn with_soap_prefix(soap_prefix: &'static str) -> Writer {
+        Writer {
+            out: String::from(r#"<?xml version="1.0" encoding="utf-8"?>"#),
+            soap_prefix,
+            open: Vec::new(),
+            tag_open: false,
+            other_count: 0,
+            other_prefixes: Vec::new(),
+        }
+    }
+
+    /// A writer for a fragment: no XML declaration. Used by tests and snapshots.
+    pub fn fragment() -> Writer {
+        let mut w = Writer::new();
+        w.out.clear();
+        w
+    }
+
+    fn prefix(&mut self, ns: &Ns) -> Option<String> {
+        match ns {
+            Ns::Soap => Some(self.soap_prefix.to_owned()),
+            Ns::Messages => Some("m".into()),
+            Ns::Types => Some("t".into()),
+            Ns::Errors => Some("e".into()),
+            Ns::None => None,
+            Ns::Other(uri) => {
+                if let Some((_, p)) = self.other_prefixes.iter().find(|(u, _)| u == uri) {
+                    return Some(p.clone());
+                }
+                let p = format!("ns{}", self.other_count);
+                self.other_count += 1;
+                self.other_prefixes.push((uri.clone(), p.clone()));
+                Some(p)
+            }
+        }
+    }
+
+    fn in_scope(&self, ns: &Ns) -> bool {
+        self.open.iter().any(|(_, decl)| decl.contains(ns))
+    }
+
+    fn close_tag(&mut self) {
+        if self.tag_open {
+            self.out.push('>');
+            self.tag_open = false;
+        }
+    }
+
+    /// Opens `ns:name` with attributes, declaring `ns` and every namespace in `declare`
+    /// that is not yet in scope.
+    pub fn start_declaring(&mut self, ns: &Ns, name: &str, attrs: &[(&str, &str)], declare: &[Ns]) {
+        self.close_tag();
+        let prefix = self.prefix(ns);
+        let qname = match &prefix {
+            Some(p) => format!("{p}:{name}"),
+            None => name.to_owned(),
+        };
+        self.out.push('<');
+        self.out.push_str(&qname);
+        let mut declared = Vec::new();
+        for d in std::iter::once(ns).chain(declare.iter()) {
+            if matches!(d, Ns::None) || self.in_scope(d) || declared.contains(d) {
+                continue;
+            }
+            if let Some(p) = self.prefix(d) {
+                self.out.push_str(" xmlns:");
+                self.out.push_str(&p);
+                self.out.push_str("=\"");
+                escape_into(&mut self.out, d.uri(), true);
+                self.out.push('"');
+                declared.push(d.clone());
+            }
+        }
+        for (k, v) in attrs {
+            self.out.push(' ');
+            self.out.push_str(k);
+            self.out.push_str("=\"");
+            escape_into(&mut self.out, v, true);
+            self.out.push('"');
+        }
+        self.tag_open = true;
+        self.open.push((qname, declared));
+    }
+
+    /// Opens `ns:name` with attributes.
+    pub fn start(&mut self, ns: &Ns, name: &str, attrs: &[(&str, &str)]) {
+        self.start_declaring(ns, name, attrs, &[]);
+    }
+
+    /// Writes escaped text into the current element.
+    pub fn text(&mut self, text: &str) {
+        self.close_tag();
+        escape_into(&mut self.out, text, false);
+    }
+
+    /// Closes the innermost open element (as `<x/>` if it got no content).
+    pub fn end(&mut self) {
+        if let Some((qname, _)) = self.open.pop() {
+            if self.tag_open {
+                self.out.push_str("/>");
+                self.tag_open = false;
+            } else {
+                self.out.push_str("</");
+                self.out.push_str(&qname);
+                self.out.push('>');
+            }
+        }
+    }
+
+    /// Writes `<ns:name>text</ns:name>`.
+    pub fn leaf(&mut self, ns: &Ns, name: &str, text: &str) {
+        self.leaf_with_attrs(ns, name, &[], text);
+    }
+
+    /// Writes `<ns:name attrs>text</ns:name>`.
+    pub fn leaf_with_attrs(&mut self, ns: &Ns, name: &str, attrs: &[(&str, &str)], text: &str) {
+        self.start(ns, name, attrs);
+        if !text.is_empty() {
+            self.text(text);
+        }
+        self.end();
+    }
+
+    /// Writes `<ns:name>text</ns:name>` if `text` is `Some`.
+    pub fn opt_leaf(&mut self, ns: &Ns, name: &str, text: Option<&str>) {
+        if let Some(text) = text {
+            self.leaf(ns, name, text);
+        }
+    }
+
+    /// Writes `<ns:name attrs/>`.
+    pub fn empty(&mut self, ns: &Ns, name: &str, attrs: &[(&str, &str)]) {
+        self.start(ns, name, attrs);
+        self.end();
+    }
+
+    /// Writes a whole element tree (used for parts kept as data, such as `MessageXml`).
+    pub fn element(&mut self, element: &Element) {
+        let attrs: Vec<(&str, &str)> = element
+            .attrs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.start(&element.ns, &element.name, &attrs);
+        if !element.text.is_empty()
+            && (element.children.is_empty() || !element.text.trim().is_empty())
+        {
+            self.text(&element.text);
+        }
+        for child in &element.children {
+            self.element(child);
+        }
+        self.end();
+    }
+
+    /// Closes every open element and returns the document.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.into_string().into_bytes()
+    }
+
+    /// Closes every open element and returns the document as a string.
+    pub fn into_string(mut self) -> String {
+        while !self.open.is_empty() {
+            self.end();
+        }
+        self.out
+    }
+}
+
+/// Escapes `&`, `<`, `>` (and quotes in attributes); `\r` and, in attributes, tabs and
+/// newlines become character references so they survive the parser's normalisation.
+fn escape_into(out: &mut String, s: &str, attr: bool) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if attr => out.push_str("&quot;"),
+            '\'' if attr => out.push_str("&apos;"),
+            '\r' => out.push_str("&#xD;"),
+            '\n' if attr => out.push_str("&#xA;"),
+            '\t' if attr => out.push_str("&#x9;"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<Element, ParseError> {
+        parse(s.as_bytes(), &Limits::default())
+    }
+
+    #[test]
+    fn resolves_namespaces_not_prefixes() {
+        let a = p(r#"<x:A xmlns:x="http://schemas.microsoft.com/exchange/services/2006/types"><x:B>1</x:B></x:A>"#).unwrap();
+        let b = p(
+            r#"<A xmlns="http://schemas.microsoft.com/exchange/services/2006/types"><B>1</B></A>"#,
+        )
+        .unwrap();
+        assert_eq!(a.ns, Ns::Types);
+        assert_eq!(b.ns, Ns::Types);
+        assert_eq!(a.text_of(&Ns::Types, "B"), Some("1"));
+        assert_eq!(b.text_of(&Ns::Types, "B"), Some("1"));
+    }
+
+    #[test]
+    fn https_namespace_is_not_the_soap_namespace() {
+        let e = p(r#"<s:Envelope xmlns:s="https://schemas.xmlsoap.org/soap/envelope/"/>"#).unwrap();
+        assert_eq!(
+            e.ns,
+            Ns::Other("https://schemas.xmlsoap.org/soap/envelope/".into())
+        );
+    }
+
+    #[test]
+    fn reports_line_and_column_of_elements_and_errors() {
+        let e = p("<a>\n  <b x=\"1\"/>\n</a>").unwrap();
+        assert_eq!((e.line, e.column), (1, 1));
+        assert_eq!((e.children[0].line, e.children[0].column), (2, 3));
+        let err = p("<a>\n  <b>\n</a>").unwrap_err();
+        assert!(
+            matches!(err, ParseError::Malformed { line: 3, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn rejects_doctype_and_unknown_entities() {
+        let err =
+            p("<?xml version=\"1.0\"?>\n<!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>").unwrap_err();
+        assert_eq!(err, ParseError::Doctype { line: 2, column: 1 });
+        let err = p("<a>&x;</a>").unwrap_err();
+        assert!(err.to_string().contains("unknown entity `&x;`"), "{err}");
+    }
+
+    #[test]
+    fn resolves_predefined_and_character_references() {
+        let e = p("<a b=\"&lt;&amp;&quot;\">x &amp; &#65;&#x42; &lt;</a>").unwrap();
+        assert_eq!(e.text, "x & AB <");
+        assert_eq!(e.attr("b"), Some("<&\""));
+    }
+
+    #[test]
+    fn enforces_depth_and_size_limits() {
+        let deep = "<a>".repeat(5) + &"</a>".repeat(5);
+        let limits = Limits {
+            max_bytes: 1000,
+            max_depth: 4,
+        };
+        let err = parse(deep.as_bytes(), &limits).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ParseError::TooDeep {
+                    max: 4,
+                    line: 1,
+                    column: 13
+                }
+            ),
+            "{err}"
+        );
+        let limits = Limits {
+            max_bytes: 10,
+            max_depth: 64,
+        };
+        let err = parse(deep.as_bytes(), &limits).unwrap_err();
+        assert_eq!(err, ParseError::TooBig { size: 35, max: 10 });
+    }
+
+    #[test]
+    fn rejects_undeclared_prefix_and_trailing_garbage() {
+        assert!(
+            p("<q:a/>")
+                .unwrap_err()
+                .to_string()
+                .contains("undeclared namespace prefix `q`")
+        );
+        assert!(p("<a/><b/>").is_err());
+        assert!(p("<a/>text").is_err());
+        assert_eq!(p("").unwrap_err(), ParseError::Empty);
+        assert!(p("<a>").is_err());
+        assert!(p("\u{feff}<a/>").is_ok());
+    }
+
+    #[test]
+    fn required_child_names_parent_and_position() {
+        let e =
+            p("<r xmlns=\"http://schemas.microsoft.com/exchange/services/2006/types\">\n<a/></r>")
+                .unwrap();
+        let err = e.required_child(&Ns::Types, "Start").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "1:1: t:r: missing required element t:Start"
+        );
+    }
+
+    #[test]
+    fn writer_declares_prefixes_once_and_escapes() {
+        let mut w = Writer::fragment();
+        w.start_declaring(&Ns::Messages, "Op", &[("A", "x\"<&")], &[Ns::Types]);
+        w.leaf(&Ns::Types, "Subject", "a < b & c");
+        w.empty(&Ns::Types, "ItemId", &[("Id", "1")]);
+        w.start(&Ns::Other("urn:x".into()), "Ext", &[]);
+        w.end();
+        let s = w.into_string();
+        assert_eq!(
+            s,
+            "<m:Op xmlns:m=\"http://schemas.microsoft.com/exchange/services/2006/messages\" \
+             xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\" A=\"x&quot;&lt;&amp;\">\
+             <t:Subject>a &lt; b &amp; c</t:Subject><t:ItemId Id=\"1\"/><ns0:Ext xmlns:ns0=\"urn:x\"/></m:Op>"
+        );
+    }
+
+    #[test]
+    fn written_tree_parses_back_to_the_same_tree() {
+        let src = "<m:A xmlns:m=\"http://schemas.microsoft.com/exchange/services/2006/messages\" \
+                   xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\">\
+                   <t:B k=\"v&#10;w\">x\r\ny &amp; z</t:B><t:C/></m:A>";
+        let tree = p(src).unwrap();
+        let mut w = Writer::fragment();
+        w.element(&tree);
+        let again = p(&w.into_string()).unwrap();
+        assert_eq!(strip(tree), strip(again));
+    }
+
+    fn strip(mut e: Element) -> Element {
+        e.line = 0;
+        e.column = 0;
+        e.children = e.children.into_iter().map(strip).collect();
+        e
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests of ews-proto: the real EWS samples, round trips, bad input.
+
+// A test binary: a panic is how a helper reports a broken fixture.
+#![allow(clippy::unwrap_used)]
+
+mod samples;

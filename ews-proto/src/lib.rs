@@ -10,6 +10,7 @@
 
 pub mod envelope;
 pub mod header;
+pub mod timezone;
 pub mod xml;
 
 pub use envelope::{Envelope, write_envelope};

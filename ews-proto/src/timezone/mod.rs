@@ -9,6 +9,9 @@
 //! - [`windows_to_iana`] / [`iana_to_windows`]: the CLDR mapping (`windows_zones.txt`),
 //!   with Windows display names for GetServerTimeZones.
 //! - [`XsDuration`]: the `xs:duration` biases and offsets (`-PT60M`, `P0DT8H0M0.0S`).
+//! - `from_xml` / `write` on [`TimeZoneDefinition`] (also for `StartTimeZone` and
+//!   `EndTimeZone`), [`LegacyTimeZone`] and [`MeetingTimeZone`], on proto's element tree,
+//!   in the element and attribute order Exchange writes.
 //!
 //! Everything here is pure: no I/O and no clock; a year or an instant is always an argument.
 
@@ -16,6 +19,7 @@ mod definition;
 mod duration;
 mod legacy;
 mod windows;
+mod wire;
 
 pub use definition::{
     AbsoluteDateTransition, Period, RecurringDateTransition, RecurringDayTransition,

@@ -1,0 +1,954 @@
+//! The engine core: syncing mailboxes through an [`Exchange`], keeping [`State`], serving
+//! presence and free slots, and scheduling it all on the shared [`Clock`].
+//!
+//! Scheduling (start-up sync, periodic resync, OOF polling, force-now, presence changes at
+//! the instants calendar-core reports) only ever sleeps on the clock, so under a paused tokio
+//! runtime a simulated week passes in milliseconds and tests never wait on real time.
+//!
+//! Requests go through one gate ([`Engine::call`]): a semaphore bounds the requests in
+//! flight, an `ErrorServerBusy` back-off (or a 503 `Retry-After`) holds *every* request
+//! until the instant the server asked for, exactly, and other transient failures are retried
+//! with exponential back-off and jitter from a seeded generator (never the wall clock).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use calendar_core::{
+    Presence, PresenceInput, PresenceOverride, PresenceReason, PresenceState, SlotError, SlotReport,
+};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use ews_clock::Clock;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, Semaphore, broadcast};
+use tokio::task::JoinSet;
+
+use crate::config::{Config, UserConfig};
+use crate::exchange::{Appointment, BoxFuture, Exchange, ExchangeError};
+use crate::log::EventLog;
+use crate::state::{
+    EntryProblem, Health, MailboxError, MailboxState, MailboxStatus, State, Status, Window,
+};
+
+/// Why an engine query failed (the API maps each to an HTTP status).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("unknown user `{0}`")]
+    UnknownUser(String),
+    #[error("unknown counter `{0}`")]
+    UnknownCounter(String),
+    #[error("counter `{0}` has no mailbox configured")]
+    CounterWithoutMailbox(String),
+    #[error("calendar of counter `{id}` ({mailbox}) is not synced: {reason}")]
+    NotSynced {
+        id: String,
+        mailbox: String,
+        reason: String,
+    },
+    #[error(
+        "counter `{id}`: {to} is after the synced window, which ends {window_end}; widen sync.window_days"
+    )]
+    OutsideWindow {
+        id: String,
+        to: NaiveDate,
+        window_end: DateTime<Utc>,
+    },
+    #[error(transparent)]
+    Slots(#[from] SlotError),
+}
+
+/// A presence change, as the presence stream sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PresenceEvent {
+    pub user: String,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PresenceState>,
+    pub presence: Presence,
+}
+
+/// A user with their current presence, as `GET /api/users` lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPresence {
+    pub email: String,
+    pub calendar_integration: bool,
+    pub privacy: bool,
+    /// Whether the calendar and OOF settings have been read at least once.
+    pub synced: bool,
+    pub presence: Presence,
+}
+
+/// A request to set a user's override.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OverrideRequest {
+    pub state: PresenceState,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub expires: Option<DateTime<Utc>>,
+}
+
+/// The outcome of one full sync.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncReport {
+    pub connected: bool,
+    pub mailboxes: usize,
+    pub failed: usize,
+}
+
+/// The engine. Cheap to clone: clones share everything.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: Config,
+    clock: Clock,
+    log: EventLog,
+    exchange: Arc<dyn Exchange>,
+    state: RwLock<State>,
+    presence_tx: broadcast::Sender<PresenceEvent>,
+    /// Woken whenever state changes, so the presence watcher recomputes.
+    changed: Notify,
+    /// Woken by "force sync now".
+    force: Notify,
+    limiter: Semaphore,
+    /// No request is sent before this instant (the server asked us to back off).
+    busy_until: Mutex<Option<DateTime<Utc>>>,
+    rng: Mutex<u64>,
+    last_presence: Mutex<BTreeMap<String, Presence>>,
+}
+
+/// The engine's background tasks; dropping this stops them.
+pub struct Tasks {
+    set: JoinSet<()>,
+}
+
+impl Tasks {
+    /// Stops every task.
+    pub fn abort(&mut self) {
+        self.set.abort_all();
+    }
+}
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        self.set.abort_all();
+    }
+}
+
+impl Engine {
+    /// An engine over `exchange`; nothing runs until [`Engine::start`] (or a manual call).
+    pub fn new(config: Config, clock: Clock, exchange: Arc<dyn Exchange>) -> Engine {
+        let log = EventLog::new(clock.clone(), config.api.log_capacity);
+        let mut state = State::default();
+        for (email, privacy) in config.mailboxes() {
+            state
+                .mailboxes
+                .insert(email.clone(), MailboxState::new(email, privacy));
+        }
+        let (presence_tx, _) = broadcast::channel(4096);
+        Engine {
+            inner: Arc::new(Inner {
+                limiter: Semaphore::new(config.exchange.max_concurrency),
+                rng: Mutex::new(config.exchange.retry_seed | 1),
+                config,
+                clock,
+                log,
+                exchange,
+                state: RwLock::new(state),
+                presence_tx,
+                changed: Notify::new(),
+                force: Notify::new(),
+                busy_until: Mutex::new(None),
+                last_presence: Mutex::new(BTreeMap::new()),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    pub fn log(&self) -> &EventLog {
+        &self.inner.log
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A copy of the whole state (for diagnostics and tests).
+    pub fn state(&self) -> State {
+        self.read().clone()
+    }
+
+    /// Starts the background tasks: start-up sync then periodic resync, OOF polling and the
+    /// presence watcher.
+    pub fn start(&self) -> Tasks {
+        let mut set = JoinSet::new();
+        set.spawn(self.clone().sync_loop());
+        set.spawn(self.clone().oof_loop());
+        set.spawn(self.clone().presence_loop());
+        Tasks { set }
+    }
+
+    /// Asks the sync loop to run a full sync now (or right after the one running).
+    pub fn force_sync(&self) {
+        self.inner.log.info(None, "Full sync requested");
+        self.inner.force.notify_one();
+    }
+
+    /// A receiver of every presence change from now on.
+    pub fn subscribe_presence(&self) -> broadcast::Receiver<PresenceEvent> {
+        self.inner.presence_tx.subscribe()
+    }
+
+    fn state_changed(&self) {
+        self.inner.changed.notify_one();
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Scheduling.
+
+    async fn sync_loop(self) {
+        let cfg = &self.inner.config;
+        let log = &self.inner.log;
+        log.info(None, "EWS starting");
+        log.info(None, format!("EWS URL: {}", cfg.exchange.url));
+        if cfg.exchange.tls.danger_accept_invalid_certs {
+            log.warn(
+                None,
+                "TLS certificate verification is DISABLED (exchange.tls.danger_accept_invalid_certs): \
+                 anyone on the network path can read the service account's password",
+            );
+        }
+        for p in self.entry_problems() {
+            log.warn(
+                Some(&p.name),
+                format!("{} {}: {}", p.entry, p.name, p.message),
+            );
+        }
+        let mut retry = Duration::seconds(30);
+        loop {
+            let report = self.full_sync().await;
+            let now = self.inner.clock.now();
+            let next = if report.connected {
+                retry = Duration::seconds(30);
+                now + cfg.sync.resync_period
+            } else {
+                let at = now + retry;
+                log.warn(
+                    None,
+                    format!("Exchange unreachable; next attempt at {}", at.to_rfc3339()),
+                );
+                retry = (retry * 2).min(Duration::minutes(15));
+                at
+            };
+            self.write().connection.next_full_sync = Some(next);
+            tokio::select! {
+                () = self.inner.clock.sleep_until(next) => {}
+                () = self.inner.force.notified() => {}
+            }
+        }
+    }
+
+    async fn oof_loop(self) {
+        let interval = self.inner.config.sync.oof_poll_interval;
+        loop {
+            self.inner.clock.sleep(interval).await;
+            if self.read().connection.server_version.is_some() {
+                self.poll_oof().await;
+            }
+        }
+    }
+
+    async fn presence_loop(self) {
+        loop {
+            let next = self.recompute_presence();
+            match next {
+                Some(at) => tokio::select! {
+                    () = self.inner.clock.sleep_until(at) => {}
+                    () = self.inner.changed.notified() => {}
+                },
+                None => self.inner.changed.notified().await,
+            }
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Syncing.
+
+    /// Connects, then fetches every mailbox's calendar window and OOF settings.
+    pub async fn full_sync(&self) -> SyncReport {
+        let log = &self.inner.log;
+        let mailboxes: Vec<(String, bool)> = self
+            .read()
+            .mailboxes
+            .values()
+            .map(|m| (m.email.clone(), m.privacy))
+            .collect();
+        if !self.connect().await {
+            return SyncReport {
+                connected: false,
+                mailboxes: mailboxes.len(),
+                failed: mailboxes.len(),
+            };
+        }
+        let now = self.inner.clock.now();
+        let window = Window {
+            start: now,
+            end: now + Duration::days(i64::from(self.inner.config.sync.window_days)),
+        };
+        log.info(
+            None,
+            format!(
+                "Fetching calendars of {} mailboxes ({} days)",
+                mailboxes.len(),
+                self.inner.config.sync.window_days
+            ),
+        );
+        let mut set = JoinSet::new();
+        for (email, privacy) in mailboxes.iter().cloned() {
+            let engine = self.clone();
+            set.spawn(async move {
+                let ok = engine.sync_calendar(&email, privacy, window).await.is_ok();
+                (email, ok)
+            });
+        }
+        let mut failed = BTreeSet::new();
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok((_, true)) => {}
+                Ok((email, false)) => {
+                    failed.insert(email);
+                }
+                // A sync task panicked or was cancelled: count it without knowing its name.
+                Err(e) => {
+                    failed.insert(format!("task {}", e.id()));
+                }
+            }
+        }
+        failed.extend(self.oof_round().await);
+        let failed = failed.len().min(mailboxes.len());
+        {
+            let mut state = self.write();
+            state.connection.last_full_sync = Some(self.inner.clock.now());
+            state.connection.full_syncs += 1;
+        }
+        log.info(
+            None,
+            format!(
+                "Full sync done: {} of {} mailboxes synced",
+                mailboxes.len() - failed,
+                mailboxes.len()
+            ),
+        );
+        SyncReport {
+            connected: true,
+            mailboxes: mailboxes.len(),
+            failed,
+        }
+    }
+
+    /// Probes the server; logs and records the version or the failure.
+    pub async fn connect(&self) -> bool {
+        let exchange = self.inner.exchange.clone();
+        match self
+            .call("connect", None, || exchange.server_version())
+            .await
+        {
+            Ok(version) => {
+                let now = self.inner.clock.now();
+                {
+                    let mut state = self.write();
+                    state.connection.server_version = Some(version);
+                    state.connection.error = None;
+                    state.connection.connected_at = Some(now);
+                }
+                self.inner
+                    .log
+                    .info(None, format!("Connected to Exchange ({version})"));
+                true
+            }
+            Err(e) => {
+                self.write().connection.error = Some(e.to_string());
+                self.inner
+                    .log
+                    .error(None, format!("Cannot connect to Exchange: {e}"));
+                false
+            }
+        }
+    }
+
+    /// Fetches one mailbox's calendar window (free/busy only in privacy mode) and replaces
+    /// what the engine knew of it.
+    pub async fn sync_calendar(
+        &self,
+        email: &str,
+        privacy: bool,
+        window: Window,
+    ) -> Result<(), ExchangeError> {
+        let exchange = self.inner.exchange.clone();
+        let result = if privacy {
+            self.call("GetUserAvailability", Some(email), || {
+                exchange.availability(email, window.start, window.end)
+            })
+            .await
+        } else {
+            self.call("CalendarView", Some(email), || {
+                exchange.calendar_view(email, window.start, window.end)
+            })
+            .await
+        };
+        let now = self.inner.clock.now();
+        match result {
+            Ok(appointments) => {
+                self.store_calendar(email, appointments, window, now);
+                Ok(())
+            }
+            Err(e) => {
+                self.record_failure(email, "calendar", &e, now);
+                Err(e)
+            }
+        }
+    }
+
+    /// Replaces the known appointments of `email` (redacting them in privacy mode).
+    pub fn store_calendar(
+        &self,
+        email: &str,
+        mut appointments: Vec<Appointment>,
+        window: Window,
+        now: DateTime<Utc>,
+    ) {
+        {
+            let mut state = self.write();
+            state.connection.error = None;
+            let Some(mailbox) = state.mailboxes.get_mut(email) else {
+                return;
+            };
+            if mailbox.privacy {
+                appointments = appointments
+                    .into_iter()
+                    .map(Appointment::redacted)
+                    .collect();
+            }
+            appointments.sort_by_key(|a| (a.start, a.end));
+            mailbox.appointments = appointments;
+            mailbox.sync.window = Some(window);
+            mailbox.sync.calendar_synced_at = Some(now);
+            if mailbox
+                .sync
+                .error
+                .as_ref()
+                .is_some_and(|e| e.operation == "calendar")
+            {
+                mailbox.sync.error = None;
+            }
+        }
+        self.state_changed();
+    }
+
+    /// Reads every mailbox's OOF settings; returns how many failed.
+    pub async fn poll_oof(&self) -> usize {
+        self.oof_round().await.len()
+    }
+
+    /// Reads every mailbox's OOF settings; returns the mailboxes that failed.
+    async fn oof_round(&self) -> BTreeSet<String> {
+        let emails: Vec<String> = self.read().mailboxes.keys().cloned().collect();
+        self.inner.log.info(
+            None,
+            format!("Fetching OOF settings for {} users", emails.len()),
+        );
+        let mut set = JoinSet::new();
+        for email in emails {
+            let engine = self.clone();
+            set.spawn(async move {
+                let exchange = engine.inner.exchange.clone();
+                let result = engine
+                    .call("GetUserOofSettings", Some(&email), || exchange.oof(&email))
+                    .await;
+                let now = engine.inner.clock.now();
+                match result {
+                    Ok(oof) => {
+                        {
+                            let mut state = engine.write();
+                            state.connection.error = None;
+                            if let Some(m) = state.mailboxes.get_mut(&email) {
+                                m.oof = Some(oof);
+                                m.sync.oof_synced_at = Some(now);
+                                if m.sync.error.as_ref().is_some_and(|e| e.operation == "oof") {
+                                    m.sync.error = None;
+                                }
+                            }
+                        }
+                        engine.state_changed();
+                        None
+                    }
+                    Err(e) => {
+                        engine.record_failure(&email, "oof", &e, now);
+                        Some(email)
+                    }
+                }
+            });
+        }
+        let mut failed = BTreeSet::new();
+        while let Some(r) = set.join_next().await {
+            match r {
+                Ok(None) => {}
+                Ok(Some(email)) => {
+                    failed.insert(email);
+                }
+                Err(e) => {
+                    failed.insert(format!("task {}", e.id()));
+                }
+            }
+        }
+        failed
+    }
+
+    fn record_failure(&self, email: &str, operation: &str, e: &ExchangeError, now: DateTime<Utc>) {
+        self.inner.log.error(Some(email), e.to_string());
+        let mut state = self.write();
+        if !e.is_mailbox_scoped() && e.back_off().is_none() {
+            state.connection.error = Some(e.to_string());
+        }
+        if let Some(m) = state.mailboxes.get_mut(email) {
+            m.sync.error = Some(MailboxError {
+                kind: e.kind().to_string(),
+                operation: operation.to_string(),
+                message: e.to_string(),
+                at: now,
+            });
+        }
+    }
+
+    /// Sends one request through the gate: waits out a server back-off, takes a concurrency
+    /// permit, and retries transient failures up to `exchange.max_retries` times.
+    pub async fn call<'a, T>(
+        &self,
+        operation: &str,
+        mailbox: Option<&str>,
+        f: impl Fn() -> BoxFuture<'a, Result<T, ExchangeError>>,
+    ) -> Result<T, ExchangeError> {
+        let max_retries = self.inner.config.exchange.max_retries;
+        let mut attempt = 0u32;
+        loop {
+            let hold = *self
+                .inner
+                .busy_until
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(until) = hold {
+                self.inner.clock.sleep_until(until).await;
+            }
+            let result = {
+                // The semaphore is never closed; if it were, going on unbounded beats a hang.
+                let _permit = self.inner.limiter.acquire().await.ok();
+                f().await
+            };
+            let e = match result {
+                Ok(v) => return Ok(v),
+                Err(e) if e.is_transient() && attempt < max_retries => e,
+                Err(e) => return Err(e),
+            };
+            attempt += 1;
+            let wait = match e.back_off() {
+                Some(back_off) => {
+                    // Exactly what the server asked for, and for every request: the
+                    // throttling budget is the service account's, not this mailbox's.
+                    let until = self.inner.clock.now() + back_off;
+                    let mut busy = self
+                        .inner
+                        .busy_until
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    *busy = Some(busy.map_or(until, |b| b.max(until)));
+                    back_off
+                }
+                None => self.retry_delay(attempt),
+            };
+            self.inner.log.warn(
+                mailbox,
+                format!(
+                    "{operation}: {e}; retry {attempt} of {max_retries} in {} ms",
+                    wait.num_milliseconds()
+                ),
+            );
+            self.inner.clock.sleep(wait).await;
+        }
+    }
+
+    /// Exponential back-off (1 s, 2 s, 4 s ... capped at 2 min) scaled by a jitter factor in
+    /// [0.5, 1.5) from the seeded generator, so many mailboxes do not retry in lockstep.
+    fn retry_delay(&self, attempt: u32) -> Duration {
+        let base_ms = 1000i64.saturating_mul(1 << attempt.saturating_sub(1).min(7));
+        let base_ms = base_ms.min(120_000);
+        let r = {
+            let mut s = self
+                .inner
+                .rng
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            // xorshift64
+            *s ^= *s << 13;
+            *s ^= *s >> 7;
+            *s ^= *s << 17;
+            *s
+        };
+        let factor_permille = 500 + (r % 1000) as i64;
+        Duration::milliseconds(base_ms * factor_permille / 1000)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Presence.
+
+    fn user(&self, email: &str) -> Option<&UserConfig> {
+        let email = email.to_ascii_lowercase();
+        self.inner
+            .config
+            .users
+            .iter()
+            .find(|u| u.email.as_deref() == Some(email.as_str()))
+    }
+
+    fn presence_of(&self, state: &State, user: &UserConfig, now: DateTime<Utc>) -> UserPresence {
+        let email = user.email.clone().unwrap_or_default();
+        let mailbox = state
+            .mailboxes
+            .get(&email)
+            .filter(|_| user.calendar_integration);
+        let input = PresenceInput {
+            items: mailbox
+                .map(|m| m.appointments.iter().map(Appointment::busy_item).collect())
+                .unwrap_or_default(),
+            oof: mailbox.and_then(|m| m.oof.clone()).unwrap_or_default(),
+            manual: state.overrides.get(&email).cloned(),
+            time_zone: None,
+        };
+        UserPresence {
+            presence: calendar_core::presence(&input, &self.inner.config.presence, now),
+            synced: mailbox.is_some_and(|m| {
+                m.sync.calendar_synced_at.is_some() && m.sync.oof_synced_at.is_some()
+            }),
+            email,
+            calendar_integration: user.calendar_integration,
+            privacy: user.privacy,
+        }
+    }
+
+    /// Every user with an email address and their presence now.
+    pub fn users(&self) -> Vec<UserPresence> {
+        let now = self.inner.clock.now();
+        let state = self.read();
+        self.inner
+            .config
+            .users
+            .iter()
+            .filter(|u| u.email.is_some())
+            .map(|u| self.presence_of(&state, u, now))
+            .collect()
+    }
+
+    /// One user's presence now.
+    pub fn presence(&self, email: &str) -> Result<UserPresence, EngineError> {
+        let user = self
+            .user(email)
+            .ok_or_else(|| EngineError::UnknownUser(email.to_string()))?;
+        Ok(self.presence_of(&self.read(), user, self.inner.clock.now()))
+    }
+
+    /// The appointments known for a user (subjects absent in privacy mode).
+    pub fn appointments(&self, email: &str) -> Result<Vec<Appointment>, EngineError> {
+        let user = self
+            .user(email)
+            .ok_or_else(|| EngineError::UnknownUser(email.to_string()))?;
+        let state = self.read();
+        Ok(user
+            .email
+            .as_ref()
+            .and_then(|e| state.mailboxes.get(e))
+            .filter(|_| user.calendar_integration)
+            .map(|m| m.appointments.clone())
+            .unwrap_or_default())
+    }
+
+    /// Sets a user's override from now; it holds until the next blocking appointment starts
+    /// (or its expiry, or a scheduled OOF window, per the presence rules).
+    pub fn set_override(
+        &self,
+        email: &str,
+        request: OverrideRequest,
+    ) -> Result<UserPresence, EngineError> {
+        let user = self
+            .user(email)
+            .ok_or_else(|| EngineError::UnknownUser(email.to_string()))?;
+        let key = user.email.clone().unwrap_or_default();
+        let now = self.inner.clock.now();
+        self.write().overrides.insert(
+            key.clone(),
+            PresenceOverride {
+                state: request.state,
+                set_at: now,
+                expires: request.expires,
+                message: request.message,
+            },
+        );
+        self.inner.log.info(
+            Some(&key),
+            format!("Presence override set: {:?}", request.state),
+        );
+        self.state_changed();
+        self.presence(&key)
+    }
+
+    /// Clears a user's override; returns whether there was one.
+    pub fn clear_override(&self, email: &str) -> Result<bool, EngineError> {
+        let user = self
+            .user(email)
+            .ok_or_else(|| EngineError::UnknownUser(email.to_string()))?;
+        let key = user.email.clone().unwrap_or_default();
+        let had = self.write().overrides.remove(&key).is_some();
+        if had {
+            self.inner.log.info(Some(&key), "Presence override cleared");
+            self.state_changed();
+        }
+        Ok(had)
+    }
+
+    /// Recomputes every user's presence, sends a [`PresenceEvent`] for each that changed,
+    /// drops overrides that no longer hold, and returns the earliest next change.
+    pub fn recompute_presence(&self) -> Option<DateTime<Utc>> {
+        let now = self.inner.clock.now();
+        let current: Vec<UserPresence> = self.users();
+        let mut ended = Vec::new();
+        let mut next: Option<DateTime<Utc>> = None;
+        {
+            let overrides = &self.read().overrides;
+            let mut last = self
+                .inner
+                .last_presence
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for u in current {
+                if overrides.contains_key(&u.email)
+                    && !matches!(u.presence.reason, PresenceReason::Override { .. })
+                {
+                    ended.push(u.email.clone());
+                }
+                if let Some(at) = u.presence.next_change {
+                    next = Some(next.map_or(at, |n| n.min(at)));
+                }
+                let previous = last.get(&u.email);
+                let same = previous.is_some_and(|p| {
+                    p.state == u.presence.state
+                        && p.message == u.presence.message
+                        && p.reason == u.presence.reason
+                });
+                if !same {
+                    let event = PresenceEvent {
+                        user: u.email.clone(),
+                        at: now,
+                        previous: previous.map(|p| p.state),
+                        presence: u.presence.clone(),
+                    };
+                    let _ = self.inner.presence_tx.send(event);
+                }
+                last.insert(u.email, u.presence);
+            }
+        }
+        if !ended.is_empty() {
+            let mut state = self.write();
+            for email in ended {
+                if state.overrides.remove(&email).is_some() {
+                    self.inner.log.info(Some(&email), "Presence override ended");
+                }
+            }
+        }
+        next
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Slots.
+
+    /// The bookable slots of a counter on the local dates `from..=to`, from its synced
+    /// calendar. Refused while the calendar is unknown or the range leaves the synced window:
+    /// offering a time the engine has not seen would double-book the counter.
+    pub fn slots(
+        &self,
+        id: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<SlotReport, EngineError> {
+        let counter = self
+            .inner
+            .config
+            .counters
+            .iter()
+            .find(|c| c.id == id)
+            .ok_or_else(|| EngineError::UnknownCounter(id.to_string()))?;
+        let email = counter
+            .email
+            .as_ref()
+            .ok_or_else(|| EngineError::CounterWithoutMailbox(id.to_string()))?;
+        let state = self.read();
+        let not_synced = |reason: String| EngineError::NotSynced {
+            id: id.to_string(),
+            mailbox: email.clone(),
+            reason,
+        };
+        let mailbox = state
+            .mailboxes
+            .get(email)
+            .ok_or_else(|| not_synced("not configured".into()))?;
+        let window = match (&mailbox.sync.window, &mailbox.sync.error) {
+            (_, Some(e)) if e.operation == "calendar" => return Err(not_synced(e.message.clone())),
+            (Some(w), _) => *w,
+            (None, _) => return Err(not_synced("first sync not finished".into())),
+        };
+        let last_day_end = to.succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|d| {
+            d.and_local_timezone(counter.slots.time_zone)
+                .earliest()
+                .map(|t| t.with_timezone(&Utc))
+        });
+        if let Some(Some(end)) = last_day_end
+            && end > window.end
+        {
+            return Err(EngineError::OutsideWindow {
+                id: id.to_string(),
+                to,
+                window_end: window.end,
+            });
+        }
+        let items: Vec<_> = mailbox
+            .appointments
+            .iter()
+            .map(Appointment::busy_item)
+            .collect();
+        let mut settings = counter.slots.clone();
+        settings.mailbox = email.clone();
+        Ok(calendar_core::free_slots(
+            &settings,
+            &items,
+            from,
+            to,
+            self.inner.clock.now(),
+        )?)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Status.
+
+    fn entry_problems(&self) -> Vec<EntryProblem> {
+        let cfg = &self.inner.config;
+        let users = cfg
+            .users
+            .iter()
+            .filter(|u| u.email.is_none() && u.calendar_integration)
+            .map(|u| EntryProblem {
+                entry: "user".into(),
+                name: u.label.clone(),
+                message: "no email address: calendar integration skipped".into(),
+            });
+        let counters = cfg
+            .counters
+            .iter()
+            .filter(|c| c.email.is_none())
+            .map(|c| EntryProblem {
+                entry: "counter".into(),
+                name: c.id.clone(),
+                message: "no mailbox: no slots can be offered".into(),
+            });
+        users.chain(counters).collect()
+    }
+
+    /// The status document: health with its reason, the connection, every mailbox.
+    pub fn status(&self) -> Status {
+        let state = self.read();
+        let problems = self.entry_problems();
+        let failing: Vec<(&str, &str)> = state
+            .mailboxes
+            .values()
+            .filter_map(|m| {
+                m.sync
+                    .error
+                    .as_ref()
+                    .map(|e| (m.email.as_str(), e.kind.as_str()))
+            })
+            .collect();
+        let (health, reason) = if let Some(e) = &state.connection.error {
+            (Health::Offline, e.clone())
+        } else if state.connection.server_version.is_none() {
+            (Health::Offline, "not connected yet".to_string())
+        } else if !failing.is_empty() || !problems.is_empty() {
+            let mut parts = Vec::new();
+            if !failing.is_empty() {
+                let listed: Vec<String> = failing
+                    .iter()
+                    .take(5)
+                    .map(|(m, k)| format!("{m} ({k})"))
+                    .collect();
+                let more = failing.len().saturating_sub(5);
+                parts.push(format!(
+                    "{} of {} mailboxes failing: {}{}",
+                    failing.len(),
+                    state.mailboxes.len(),
+                    listed.join(", "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+            if !problems.is_empty() {
+                parts.push(format!(
+                    "{} entries without an email address",
+                    problems.len()
+                ));
+            }
+            (Health::Degraded, parts.join("; "))
+        } else {
+            (Health::Online, String::new())
+        };
+        Status {
+            health,
+            reason,
+            now: self.inner.clock.now(),
+            ews_url: self.inner.config.exchange.url.clone(),
+            notifications: self.inner.config.notifications.mode().to_string(),
+            connection: state.connection.clone(),
+            mailboxes: state
+                .mailboxes
+                .values()
+                .map(|m| MailboxStatus {
+                    email: m.email.clone(),
+                    privacy: m.privacy,
+                    appointments: m.appointments.len(),
+                    sync: m.sync.clone(),
+                })
+                .collect(),
+            problems,
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests of sync-engine: one binary, modules by area.
+
+mod api;
+mod config;
+mod presence;
+mod support;
+mod sync;

@@ -239,10 +239,11 @@ impl ParseError {
 /// One XML element with its namespace resolved.
 ///
 /// `text` is the concatenation of the element's own character data (entities resolved,
-/// CDATA included, whitespace kept); for container elements it is usually whitespace.
+/// CDATA included, whitespace kept); whitespace-only text of an element that has children
+/// (indentation) is dropped.
 /// Attributes keep their qualified name as written (`Id`, `xml:lang`); namespace
 /// declarations are not attributes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Eq, Serialize, Deserialize)]
 pub struct Element {
     /// The resolved namespace.
     pub ns: Ns,
@@ -258,6 +259,18 @@ pub struct Element {
     pub line: u32,
     /// 1-based column (in bytes) of the start tag (0 for elements built in code).
     pub column: u32,
+}
+
+/// Equality ignores `line` and `column`: where an element was read is metadata, so a
+/// parsed tree equals the same tree written and parsed again.
+impl PartialEq for Element {
+    fn eq(&self, other: &Element) -> bool {
+        self.ns == other.ns
+            && self.name == other.name
+            && self.attrs == other.attrs
+            && self.text == other.text
+            && self.children == other.children
+    }
 }
 
 impl Element {
@@ -687,7 +700,11 @@ fn start_element(
     })
 }
 
-fn close(element: Element, stack: &mut [Element], root: &mut Option<Element>) {
+fn close(mut element: Element, stack: &mut [Element], root: &mut Option<Element>) {
+    // Indentation between child elements is not content.
+    if !element.children.is_empty() && element.text.trim().is_empty() {
+        element.text.clear();
+    }
     match stack.last_mut() {
         Some(parent) => parent.children.push(element),
         None => *root = Some(element),
@@ -734,6 +751,11 @@ impl Writer {
             other_count: 0,
             other_prefixes: Vec::new(),
         }
+    }
+
+    /// The prefix this writer uses for the SOAP envelope namespace.
+    pub fn soap_prefix(&self) -> &'static str {
+        self.soap_prefix
     }
 
     /// A writer for a fragment: no XML declaration. Used by tests and snapshots.

@@ -3,4 +3,5 @@
 // A test binary: a panic is how a helper reports a broken fixture.
 #![allow(clippy::unwrap_used)]
 
+mod calendar;
 mod samples;

@@ -1,0 +1,96 @@
+//! The standard response skeleton (EWS.md §1.4): `m:{Op}Response / m:ResponseMessages /
+//! m:{Op}ResponseMessage*`, each a [`ResponseStatus`] followed by an operation payload.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ResponseStatus;
+use crate::xml::{Element, Ns, ParseError, Writer};
+
+/// The payload after the status children of one `{Op}ResponseMessage`.
+pub trait Payload: Sized {
+    /// The operation name, e.g. `FindItem` (gives `FindItemResponse` and
+    /// `FindItemResponseMessage`).
+    const OPERATION: &'static str;
+
+    /// Reads the payload from the message element. Error messages usually carry empty or
+    /// no payload containers, so implementations treat every part as optional.
+    fn from_message(msg: &Element) -> Result<Self, ParseError>;
+
+    /// Writes the payload children (after the status).
+    fn write(&self, w: &mut Writer);
+}
+
+/// One `{Op}ResponseMessage`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseMessage<T> {
+    /// Class, code, text and `MessageXml`.
+    pub status: ResponseStatus,
+    /// The operation's payload.
+    pub payload: T,
+}
+
+impl<T> ResponseMessage<T> {
+    /// A success message with `NoError`.
+    pub fn success(payload: T) -> ResponseMessage<T> {
+        ResponseMessage {
+            status: ResponseStatus::success(),
+            payload,
+        }
+    }
+}
+
+/// A whole `{Op}Response`: one message per input object, in request order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Responses<T> {
+    /// The messages.
+    pub messages: Vec<ResponseMessage<T>>,
+}
+
+impl<T: Payload> Responses<T> {
+    /// A response with one message.
+    pub fn single(message: ResponseMessage<T>) -> Responses<T> {
+        Responses {
+            messages: vec![message],
+        }
+    }
+
+    /// The response element name, e.g. `FindItemResponse`.
+    pub fn element_name() -> String {
+        format!("{}Response", T::OPERATION)
+    }
+
+    /// Reads `m:{Op}Response`.
+    pub fn from_xml(e: &Element) -> Result<Responses<T>, ParseError> {
+        let expected = Self::element_name();
+        if !e.is(&Ns::Messages, &expected) {
+            return Err(e.unexpected(format!("m:{expected}")));
+        }
+        let list = e.required_child(&Ns::Messages, "ResponseMessages")?;
+        let mut messages = Vec::new();
+        for msg in &list.children {
+            if msg.ns != Ns::Messages || !msg.name.ends_with("ResponseMessage") {
+                return Err(msg.unexpected(format!("m:{}ResponseMessage", T::OPERATION)));
+            }
+            messages.push(ResponseMessage {
+                status: ResponseStatus::from_xml(msg)?,
+                payload: T::from_message(msg)?,
+            });
+        }
+        Ok(Responses { messages })
+    }
+
+    /// Writes `m:{Op}Response`.
+    pub fn write(&self, w: &mut Writer) {
+        let m = Ns::Messages;
+        w.start_declaring(&m, &Self::element_name(), &[], &[Ns::Types]);
+        w.start(&m, "ResponseMessages", &[]);
+        let tag = format!("{}ResponseMessage", T::OPERATION);
+        for msg in &self.messages {
+            msg.status.start(w, &tag);
+            msg.payload.write(w);
+            w.end();
+        }
+        w.end();
+        w.end();
+    }
+}

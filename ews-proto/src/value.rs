@@ -1,0 +1,305 @@
+//! Scalar values on the wire: date-times that keep "no zone" distinguishable, `xs:date`
+//! with its optional offset, and the enumerations EWS spells as strings.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, Timelike};
+use serde::{Deserialize, Serialize};
+
+use crate::xml::{Element, Ns, ParseError, Writer};
+
+/// An `xs:dateTime` as EWS sends it.
+///
+/// Exchange writes UTC with `Z` on item properties, but requests may carry an offset or no
+/// zone at all, and availability/OOF times come back without a zone. A zone-less value means
+/// "in the request's TimeZoneContext (or the item's StartTimeZone)", so it must stay
+/// distinguishable from UTC: that is the [`EwsDateTime::Floating`] variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EwsDateTime {
+    /// A value with `Z` or `±hh:mm`.
+    Zoned(DateTime<FixedOffset>),
+    /// A value without zone designator.
+    Floating(NaiveDateTime),
+}
+
+/// Why a date or date-time did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an xs:{kind} (expected e.g. {example})")]
+pub struct BadDate {
+    kind: &'static str,
+    example: &'static str,
+}
+
+impl EwsDateTime {
+    /// A UTC instant.
+    pub fn utc(t: DateTime<chrono::Utc>) -> EwsDateTime {
+        EwsDateTime::Zoned(t.fixed_offset())
+    }
+
+    /// The instant, if the value carries a zone.
+    pub fn instant(&self) -> Option<DateTime<chrono::Utc>> {
+        match self {
+            EwsDateTime::Zoned(t) => Some(t.to_utc()),
+            EwsDateTime::Floating(_) => None,
+        }
+    }
+
+    /// The instant, interpreting a zone-less value with `zone` (the TimeZoneContext).
+    /// Returns `None` for a local time that does not exist in `zone` (a DST gap); an
+    /// ambiguous local time takes the earlier instant, as Exchange does.
+    pub fn instant_in<Tz: chrono::TimeZone>(&self, zone: &Tz) -> Option<DateTime<chrono::Utc>> {
+        match self {
+            EwsDateTime::Zoned(t) => Some(t.to_utc()),
+            EwsDateTime::Floating(n) => n
+                .and_local_timezone(zone.clone())
+                .earliest()
+                .map(|t| t.to_utc()),
+        }
+    }
+}
+
+impl FromStr for EwsDateTime {
+    type Err = BadDate;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let bad = BadDate {
+            kind: "dateTime",
+            example: "2014-03-08T13:21:32.868-08:00",
+        };
+        if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+            return Ok(EwsDateTime::Zoned(t));
+        }
+        // xs:dateTime allows a missing seconds fraction and lower-case z is not allowed, but
+        // chrono's RFC 3339 parser already covers the zoned forms; what is left is zone-less.
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+            .map(EwsDateTime::Floating)
+            .map_err(|_| bad)
+    }
+}
+
+impl fmt::Display for EwsDateTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EwsDateTime::Zoned(t) => {
+                let format = if t.nanosecond() == 0 {
+                    SecondsFormat::Secs
+                } else {
+                    SecondsFormat::Millis
+                };
+                let use_z = t.offset().local_minus_utc() == 0;
+                f.write_str(&t.to_rfc3339_opts(format, use_z))
+            }
+            EwsDateTime::Floating(n) => {
+                if n.nanosecond() == 0 {
+                    write!(f, "{}", n.format("%Y-%m-%dT%H:%M:%S"))
+                } else {
+                    write!(f, "{}", n.format("%Y-%m-%dT%H:%M:%S%.3f"))
+                }
+            }
+        }
+    }
+}
+
+impl Serialize for EwsDateTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for EwsDateTime {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// An `xs:date`, which in recurrence ranges may carry an offset (`2014-03-08-08:00`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EwsDate {
+    /// The calendar date.
+    pub date: NaiveDate,
+    /// The offset written after it, if any.
+    pub offset: Option<FixedOffset>,
+}
+
+impl EwsDate {
+    /// A date without offset.
+    pub fn new(date: NaiveDate) -> EwsDate {
+        EwsDate { date, offset: None }
+    }
+}
+
+impl FromStr for EwsDate {
+    type Err = BadDate;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let bad = BadDate {
+            kind: "date",
+            example: "2014-03-08 or 2014-03-08-08:00",
+        };
+        if s.len() < 10 || !s.is_char_boundary(10) {
+            return Err(bad);
+        }
+        let (date, rest) = s.split_at(10);
+        let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| bad.clone())?;
+        let offset = match rest {
+            "" => None,
+            "Z" => Some(FixedOffset::east_opt(0).ok_or(bad.clone())?),
+            _ => {
+                let sign = match rest.as_bytes().first() {
+                    Some(b'+') => 1,
+                    Some(b'-') => -1,
+                    _ => return Err(bad),
+                };
+                let hm = &rest[1..];
+                let (h, m) = hm.split_once(':').ok_or(bad.clone())?;
+                let h: i32 = h.parse().map_err(|_| bad.clone())?;
+                let m: i32 = m.parse().map_err(|_| bad.clone())?;
+                if h > 14 || m > 59 {
+                    return Err(bad);
+                }
+                Some(FixedOffset::east_opt(sign * (h * 3600 + m * 60)).ok_or(bad)?)
+            }
+        };
+        Ok(EwsDate { date, offset })
+    }
+}
+
+impl fmt::Display for EwsDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.date.format("%Y-%m-%d"))?;
+        if let Some(o) = self.offset {
+            let secs = o.local_minus_utc();
+            if secs == 0 {
+                f.write_str("Z")?;
+            } else {
+                let sign = if secs < 0 { '-' } else { '+' };
+                let a = secs.abs();
+                write!(f, "{sign}{:02}:{:02}", a / 3600, (a % 3600) / 60)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for EwsDate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for EwsDate {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Why an enumeration value did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected one of: {expected}")]
+pub struct BadEnum {
+    /// The allowed values, `|`-separated.
+    pub expected: &'static str,
+}
+
+/// Declares a string enumeration of the schema with `as_str`, `FromStr`, `Display` and
+/// serde as the wire spelling.
+macro_rules! str_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $wire)] $variant),+
+        }
+
+        impl $name {
+            /// The wire spelling.
+            pub fn as_str(&self) -> &'static str {
+                match self {
+                    $($name::$variant => $wire),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::value::BadEnum;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s.trim() {
+                    $($wire => Ok($name::$variant),)+
+                    _ => Err($crate::value::BadEnum {
+                        expected: concat!($($wire, "|"),+),
+                    }),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use str_enum;
+
+/// Writes `<ns:name>value</ns:name>` for any `Some` displayable value.
+pub(crate) fn opt<T: fmt::Display>(w: &mut Writer, ns: &Ns, name: &str, value: &Option<T>) {
+    if let Some(v) = value {
+        w.leaf(ns, name, &v.to_string());
+    }
+}
+
+/// Parses attribute `name`, which must be present.
+pub(crate) fn required_attr_parsed<T>(e: &Element, name: &str) -> Result<T, ParseError>
+where
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    let v = e.required_attr(name)?;
+    v.trim()
+        .parse()
+        .map_err(|err: T::Err| e.invalid_attr(name, v, err.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_times_keep_zone_less_values_distinct() {
+        let z: EwsDateTime = "2013-09-21T19:00:00.000Z".parse().unwrap();
+        let o: EwsDateTime = "2014-03-08T13:21:32.868-08:00".parse().unwrap();
+        let f: EwsDateTime = "2006-11-03T23:00:00".parse().unwrap();
+        assert_eq!(z.to_string(), "2013-09-21T19:00:00Z");
+        assert_eq!(o.to_string(), "2014-03-08T13:21:32.868-08:00");
+        assert_eq!(f.to_string(), "2006-11-03T23:00:00");
+        assert!(matches!(f, EwsDateTime::Floating(_)));
+        assert_eq!(f.instant(), None);
+        assert_eq!(
+            o.instant().unwrap().to_rfc3339(),
+            "2014-03-08T21:21:32.868+00:00"
+        );
+        assert!("2013-13-01T00:00:00Z".parse::<EwsDateTime>().is_err());
+        assert!("yesterday".parse::<EwsDateTime>().is_err());
+    }
+
+    #[test]
+    fn dates_keep_their_offset() {
+        for s in [
+            "2014-03-08-08:00",
+            "2014-03-08",
+            "2014-03-08Z",
+            "2014-03-08+05:30",
+        ] {
+            let d: EwsDate = s.parse().unwrap();
+            assert_eq!(d.to_string(), s);
+        }
+        assert!("2014-03-08x".parse::<EwsDate>().is_err());
+        assert!("2014-02-30".parse::<EwsDate>().is_err());
+        assert!("20é4-03-08".parse::<EwsDate>().is_err());
+    }
+}

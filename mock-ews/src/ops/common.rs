@@ -1,0 +1,139 @@
+//! Writing `<Op>Response/ResponseMessages/<Op>ResponseMessage` in schema order.
+
+use ews_proto::{Ns, Writer};
+
+use crate::journal::Outcome;
+use crate::ops::{Ctx, Reply};
+use crate::soap::open_response;
+
+/// An EWS error for one response message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MsgError {
+    pub(crate) code: String,
+    pub(crate) text: String,
+    /// `m:MessageXml/t:Value Name=...` pairs.
+    pub(crate) values: Vec<(String, String)>,
+}
+
+impl MsgError {
+    pub(crate) fn new(code: impl Into<String>, text: impl Into<String>) -> Self {
+        MsgError {
+            code: code.into(),
+            text: text.into(),
+            values: Vec::new(),
+        }
+    }
+
+    pub(crate) fn with_value(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.values.push((k.into(), v.into()));
+        self
+    }
+}
+
+impl From<crate::error::StoreError> for MsgError {
+    fn from(e: crate::error::StoreError) -> Self {
+        MsgError::new(e.response_code(), e.to_string())
+    }
+}
+
+/// Builds a response with one message per input object.
+pub(crate) struct Messages {
+    w: Writer,
+    op: &'static str,
+    first_error: Option<String>,
+    /// Whether `ResponseMessages` wraps the messages (false for the OOF operations).
+    wrapped: bool,
+}
+
+impl Messages {
+    /// Opens `m:<op>Response` and `m:ResponseMessages`.
+    pub(crate) fn new(ctx: &Ctx<'_>, op: &'static str) -> Self {
+        let mut w = open_response(ctx.server);
+        w.start(&Ns::Messages, &format!("{op}Response"), &[]);
+        w.start(&Ns::Messages, "ResponseMessages", &[]);
+        Messages {
+            w,
+            op,
+            first_error: None,
+            wrapped: true,
+        }
+    }
+
+    /// Opens `m:<op>Response` with a single unwrapped `m:ResponseMessage` to follow.
+    pub(crate) fn unwrapped(ctx: &Ctx<'_>, op: &'static str) -> Self {
+        let mut w = open_response(ctx.server);
+        w.start(&Ns::Messages, &format!("{op}Response"), &[]);
+        Messages {
+            w,
+            op,
+            first_error: None,
+            wrapped: false,
+        }
+    }
+
+    fn element(&self) -> String {
+        if self.wrapped {
+            format!("{}ResponseMessage", self.op)
+        } else {
+            "ResponseMessage".to_owned()
+        }
+    }
+
+    /// A `Success` message followed by `payload`.
+    pub(crate) fn success(&mut self, payload: impl FnOnce(&mut Writer)) {
+        let name = self.element();
+        self.w
+            .start(&Ns::Messages, &name, &[("ResponseClass", "Success")]);
+        self.w.leaf(&Ns::Messages, "ResponseCode", "NoError");
+        payload(&mut self.w);
+        self.w.end();
+    }
+
+    /// An `Error` message (MessageText, ResponseCode, DescriptiveLinkKey, MessageXml) followed
+    /// by `payload` (the empty containers Exchange still writes).
+    pub(crate) fn error(&mut self, err: &MsgError, payload: impl FnOnce(&mut Writer)) {
+        self.with_class("Error", err, payload);
+        if self.first_error.is_none() {
+            self.first_error = Some(err.code.clone());
+        }
+    }
+
+    fn with_class(&mut self, class: &str, err: &MsgError, payload: impl FnOnce(&mut Writer)) {
+        let name = self.element();
+        let w = &mut self.w;
+        w.start(&Ns::Messages, &name, &[("ResponseClass", class)]);
+        w.leaf(&Ns::Messages, "MessageText", &err.text);
+        w.leaf(&Ns::Messages, "ResponseCode", &err.code);
+        w.leaf(&Ns::Messages, "DescriptiveLinkKey", "0");
+        if !err.values.is_empty() {
+            w.start(&Ns::Messages, "MessageXml", &[]);
+            for (k, v) in &err.values {
+                w.leaf_with_attrs(&Ns::Types, "Value", &[("Name", k)], v);
+            }
+            w.end();
+        }
+        payload(w);
+        w.end();
+    }
+
+    /// Access to the writer after the messages (for trailing elements such as
+    /// `m:AllowExternalOof`); closes `ResponseMessages` first when wrapped.
+    pub(crate) fn after_messages(&mut self) -> &mut Writer {
+        if self.wrapped {
+            self.w.end();
+            self.wrapped = false;
+        }
+        &mut self.w
+    }
+
+    pub(crate) fn finish(self) -> Reply {
+        let outcome = match self.first_error {
+            None => Outcome::Success,
+            Some(code) => Outcome::Error { code },
+        };
+        Reply::Body {
+            bytes: self.w.into_bytes(),
+            outcome,
+        }
+    }
+}

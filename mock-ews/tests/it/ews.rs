@@ -1,0 +1,260 @@
+//! The EWS endpoint: auth, version probe, OOF, impersonation and request-level errors.
+
+use mock_ews::Outcome;
+
+use crate::support::{basic, envelope, http, office, soap};
+
+const PROBE: &str = r#"<m:ConvertId DestinationFormat="EntryId"><m:SourceIds><t:AlternateId Format="EwsId" Id="DUMMY" Mailbox="DUMMY"/></m:SourceIds></m:ConvertId>"#;
+
+#[tokio::test]
+async fn missing_or_wrong_credentials_get_a_basic_challenge() {
+    let ews = office().await;
+    let r = http(
+        &ews,
+        "POST",
+        "/EWS/Exchange.asmx",
+        &[],
+        envelope("Exchange2010_SP2", None, PROBE).as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    assert!(
+        r.header("WWW-Authenticate")
+            .unwrap()
+            .starts_with("Basic realm="),
+        "{:?}",
+        r.headers
+    );
+    let r = soap(
+        &ews,
+        ("svc-sync", "nope"),
+        &envelope("Exchange2010_SP2", None, PROBE),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+    let j = ews.journal().entries();
+    assert_eq!(j.len(), 2);
+    assert_eq!(j[1].account.as_deref(), Some("svc-sync"));
+    assert_eq!(
+        j[1].outcome,
+        Outcome::Http {
+            status: 401,
+            retry_after_s: None
+        }
+    );
+}
+
+#[tokio::test]
+async fn version_probe_answers_with_server_version_info_and_path_is_case_insensitive() {
+    let ews = office().await;
+    let r = http(
+        &ews,
+        "POST",
+        "/ews/exchange.asmx",
+        &[basic("svc-sync", "sync-pw")],
+        envelope("Exchange2010_SP2", None, PROBE).as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.header("Content-Type").unwrap().starts_with("text/xml"));
+    assert!(
+        r.body
+            .starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>")
+    );
+    assert!(
+        r.body.contains(
+            r#"MajorVersion="14" MinorVersion="3" MajorBuildNumber="181" MinorBuildNumber="6""#
+        ),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body
+            .contains("<m:ResponseCode>ErrorInvalidSmtpAddress</m:ResponseCode>"),
+        "{}",
+        r.body
+    );
+    assert_eq!(ews.journal().entries()[0].operation, "ConvertId");
+}
+
+#[tokio::test]
+async fn a_2010_server_rejects_newer_request_versions() {
+    let ews = office().await;
+    let r = soap(
+        &ews,
+        ("svc-sync", "sync-pw"),
+        &envelope("Exchange2016", None, PROBE),
+    )
+    .await;
+    assert_eq!(r.status, 500);
+    assert!(r.body.contains("a:ErrorInvalidServerVersion"), "{}", r.body);
+    let r = soap(
+        &ews,
+        ("svc-sync", "sync-pw"),
+        &envelope("Exchange2013_SP1", None, PROBE),
+    )
+    .await;
+    assert_eq!(r.status, 500);
+    let r = soap(
+        &ews,
+        ("svc-sync", "sync-pw"),
+        &envelope("Exchange2010_SP1", None, PROBE),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn unknown_operation_is_a_well_formed_fault_and_the_server_keeps_serving() {
+    let ews = office().await;
+    let r = soap(
+        &ews,
+        ("svc-sync", "sync-pw"),
+        &envelope("Exchange2010_SP2", None, "<m:FrobnicateItem/>"),
+    )
+    .await;
+    assert_eq!(r.status, 500);
+    assert!(r.body.contains("<faultcode xmlns:a=\"http://schemas.microsoft.com/exchange/services/2006/types\">a:ErrorInvalidRequest</faultcode>"), "{}", r.body);
+    assert!(r.body.contains("FrobnicateItem"));
+    let r = soap(&ews, ("svc-sync", "sync-pw"), "<not xml").await;
+    assert_eq!(r.status, 500);
+    assert!(r.body.contains("ErrorSchemaValidation"), "{}", r.body);
+    let r = soap(
+        &ews,
+        ("svc-sync", "sync-pw"),
+        &envelope("Exchange2010_SP2", None, PROBE),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+}
+
+const GET_OOF: &str = r#"<m:GetUserOofSettingsRequest><t:Mailbox><t:Address>alice@contoso.com</t:Address></t:Mailbox></m:GetUserOofSettingsRequest>"#;
+
+#[tokio::test]
+async fn oof_get_set_round_trip_as_owner_and_through_impersonation() {
+    let ews = office().await;
+    let r = soap(
+        &ews,
+        ("alice@contoso.com", "alice-pw"),
+        &envelope("Exchange2010_SP2", None, GET_OOF),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("<t:OofState>Scheduled</t:OofState>"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body
+            .contains("<t:StartTime>2026-03-29T22:00:00Z</t:StartTime>"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body
+            .contains("<t:Message>I am on vacation until Friday.</t:Message>")
+    );
+    assert!(
+        r.body
+            .contains("<m:AllowExternalOof>All</m:AllowExternalOof>")
+    );
+    let set = r#"<m:SetUserOofSettingsRequest><t:Mailbox><t:Address>alice@contoso.com</t:Address></t:Mailbox><t:UserOofSettings><t:OofState>Enabled</t:OofState><t:ExternalAudience>Known</t:ExternalAudience><t:InternalReply><t:Message>Gone fishing</t:Message></t:InternalReply><t:ExternalReply><t:Message>Away</t:Message></t:ExternalReply></t:UserOofSettings></m:SetUserOofSettingsRequest>"#;
+    let r = soap(
+        &ews,
+        ("svc-sync", "sync-pw"),
+        &envelope("Exchange2010_SP2", Some("alice@contoso.com"), set),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body
+            .contains(r#"<m:ResponseMessage ResponseClass="Success">"#),
+        "{}",
+        r.body
+    );
+    let r = soap(
+        &ews,
+        ("svc-sync", "sync-pw"),
+        &envelope("Exchange2010_SP2", Some("alice@contoso.com"), GET_OOF),
+    )
+    .await;
+    assert!(
+        r.body.contains("<t:OofState>Enabled</t:OofState>"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body
+            .contains("<t:ExternalAudience>Known</t:ExternalAudience>")
+    );
+    assert!(r.body.contains("Gone fishing"));
+    assert_eq!(
+        ews.store().changes_since(0).len(),
+        1,
+        "one OofChanged record"
+    );
+}
+
+#[tokio::test]
+async fn oof_of_someone_else_is_denied_and_bad_schedules_are_refused() {
+    let ews = office().await;
+    let r = soap(
+        &ews,
+        ("bob@contoso.com", "bob-pw"),
+        &envelope("Exchange2010_SP2", None, GET_OOF),
+    )
+    .await;
+    assert_eq!(r.status, 500);
+    assert!(r.body.contains("ErrorAccessDenied"), "{}", r.body);
+    let before = ews.store().world();
+    let set = r#"<m:SetUserOofSettingsRequest><t:Mailbox><t:Address>alice@contoso.com</t:Address></t:Mailbox><t:UserOofSettings><t:OofState>Scheduled</t:OofState><t:ExternalAudience>All</t:ExternalAudience><t:Duration><t:StartTime>2026-03-20T00:00:00Z</t:StartTime><t:EndTime>2026-03-21T00:00:00Z</t:EndTime></t:Duration></t:UserOofSettings></m:SetUserOofSettingsRequest>"#;
+    let r = soap(
+        &ews,
+        ("alice@contoso.com", "alice-pw"),
+        &envelope("Exchange2010_SP2", None, set),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body
+            .contains("<m:ResponseCode>ErrorInvalidScheduledOofDuration</m:ResponseCode>"),
+        "{}",
+        r.body
+    );
+    assert_eq!(ews.store().world(), before, "state unchanged");
+}
+
+#[tokio::test]
+async fn impersonation_errors_are_soap_faults() {
+    let ews = office().await;
+    let r = soap(
+        &ews,
+        ("svc-freebusy", "fb-pw"),
+        &envelope("Exchange2010_SP2", Some("alice@contoso.com"), GET_OOF),
+    )
+    .await;
+    assert_eq!(r.status, 500);
+    assert!(
+        r.body.contains("a:ErrorImpersonateUserDenied"),
+        "{}",
+        r.body
+    );
+    let r = soap(
+        &ews,
+        ("svc-sync", "sync-pw"),
+        &envelope("Exchange2010_SP2", Some("ghost@contoso.com"), GET_OOF),
+    )
+    .await;
+    assert_eq!(r.status, 500);
+    assert!(r.body.contains("a:ErrorNonExistentMailbox"), "{}", r.body);
+    assert!(
+        r.body
+            .contains(r#"<t:Value Name="SmtpAddress">ghost@contoso.com</t:Value>"#),
+        "{}",
+        r.body
+    );
+    let j = ews.journal().entries();
+    assert_eq!(j[0].impersonated.as_deref(), Some("alice@contoso.com"));
+    assert_eq!(j[0].outcome.code(), Some("ErrorImpersonateUserDenied"));
+}

@@ -1,0 +1,6 @@
+//! Integration tests of mock-ews over real loopback sockets.
+
+mod control;
+mod ews;
+mod support;
+mod worlds;

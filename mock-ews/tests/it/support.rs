@@ -1,0 +1,143 @@
+//! A tiny raw HTTP/1.1 client (so tests see exactly what went over the wire, including
+//! broken replies) and request builders.
+
+use base64::Engine as _;
+use mock_ews::{MockEws, WorldSpec};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: String,
+}
+
+impl Reply {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends one request with `Connection: close` and reads the whole reply.
+pub(crate) async fn http(
+    ews: &MockEws,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> Reply {
+    let mut s = TcpStream::connect(ews.address()).await.expect("connect");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        ews.address(),
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).await.expect("write head");
+    s.write_all(body).await.expect("write body");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).await.expect("read reply");
+    parse_reply(&raw)
+}
+
+fn parse_reply(raw: &[u8]) -> Reply {
+    let text = String::from_utf8_lossy(raw).to_string();
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_owned()
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].strip_prefix("\r\n").unwrap_or(&rest[n..]);
+    }
+    out
+}
+
+pub(crate) fn basic(user: &str, password: &str) -> (&'static str, String) {
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    ("Authorization", format!("Basic {token}"))
+}
+
+/// POSTs a SOAP request to the EWS endpoint as `user`.
+pub(crate) async fn soap(ews: &MockEws, user: (&str, &str), envelope: &str) -> Reply {
+    http(
+        ews,
+        "POST",
+        "/EWS/Exchange.asmx",
+        &[
+            basic(user.0, user.1),
+            ("Content-Type", "text/xml; charset=utf-8".into()),
+        ],
+        envelope.as_bytes(),
+    )
+    .await
+}
+
+/// A request envelope: version header, optional impersonation, and a body.
+pub(crate) fn envelope(version: &str, impersonate: Option<&str>, body: &str) -> String {
+    let imp = impersonate
+        .map(|m| format!("<t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>{m}</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation>"))
+        .unwrap_or_default();
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">
+<soap:Header><t:RequestServerVersion Version="{version}"/>{imp}</soap:Header>
+<soap:Body>{body}</soap:Body></soap:Envelope>"#
+    )
+}
+
+pub(crate) fn example(name: &str) -> WorldSpec {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("worlds")
+        .join(name);
+    WorldSpec::from_file(&path).expect("example world")
+}
+
+/// The small-office example on a frozen clock at its `now`.
+pub(crate) async fn office() -> MockEws {
+    let spec = example("small-office.yaml");
+    let now = spec
+        .now
+        .and_then(|n| n.to_utc(chrono_tz::UTC))
+        .expect("example world has `now`");
+    MockEws::builder()
+        .world(spec)
+        .clock(ews_clock::Clock::frozen_at(now))
+        .start()
+        .await
+        .expect("server starts")
+}

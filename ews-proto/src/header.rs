@@ -193,6 +193,19 @@ impl TimeZoneContext {
         }
     }
 
+    /// The typed definition (`timezone::TimeZoneDefinition`): the full one when the
+    /// element had a body, else one naming only the id (and name).
+    pub fn to_definition(&self) -> Result<crate::timezone::TimeZoneDefinition, ParseError> {
+        match &self.definition {
+            Some(def) => crate::timezone::TimeZoneDefinition::from_xml(def),
+            None => {
+                let mut def = crate::timezone::TimeZoneDefinition::id_only(self.id.clone());
+                def.name = self.name.clone();
+                Ok(def)
+            }
+        }
+    }
+
     /// Reads `t:TimeZoneContext`.
     pub fn from_xml(ctx: &Element) -> Result<TimeZoneContext, ParseError> {
         let def = ctx.required_child(&Ns::Types, "TimeZoneDefinition")?;
@@ -211,10 +224,15 @@ impl TimeZoneContext {
                 column: def.column,
             });
         }
+        let definition = (!def.children.is_empty()).then(|| def.clone());
+        if let Some(full) = &definition {
+            // Validate the periods and transitions now, so a bad one is reported where it is.
+            crate::timezone::TimeZoneDefinition::from_xml(full)?;
+        }
         Ok(TimeZoneContext {
             id,
             name: def.attr("Name").map(str::to_owned),
-            definition: (!def.children.is_empty()).then(|| def.clone()),
+            definition,
         })
     }
 

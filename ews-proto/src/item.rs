@@ -736,6 +736,16 @@ const CALENDAR_ITEM_ORDER: &[&str] = &[
 ];
 
 impl CalendarItem {
+    /// The typed 2007 `MeetingTimeZone`, if present.
+    pub fn meeting_time_zone(
+        &self,
+    ) -> Result<Option<crate::timezone::MeetingTimeZone>, ParseError> {
+        self.meeting_time_zone
+            .as_ref()
+            .map(crate::timezone::MeetingTimeZone::from_xml)
+            .transpose()
+    }
+
     /// Reads `t:CalendarItem` (children in any order; unknown ones kept in `other`).
     pub fn from_xml(e: &Element) -> Result<CalendarItem, ParseError> {
         let t = Ns::Types;
@@ -822,7 +832,10 @@ impl CalendarItem {
                             .collect::<Result<_, _>>()?,
                     )
                 }
-                "MeetingTimeZone" => it.meeting_time_zone = Some(c.clone()),
+                "MeetingTimeZone" => {
+                    crate::timezone::MeetingTimeZone::from_xml(c)?;
+                    it.meeting_time_zone = Some(c.clone())
+                }
                 "StartTimeZone" => it.start_time_zone = Some(TimeZoneContext::from_definition(c)?),
                 "EndTimeZone" => it.end_time_zone = Some(TimeZoneContext::from_definition(c)?),
                 "IsOnlineMeeting" => it.is_online_meeting = Some(c.parse_text()?),

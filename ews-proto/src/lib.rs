@@ -11,6 +11,7 @@
 //!
 //! **Invariant:** this crate does no I/O and never reads a clock.
 
+pub mod availability;
 pub mod calendar;
 pub mod convert_id;
 pub mod envelope;
@@ -18,6 +19,7 @@ pub mod error;
 pub mod folder;
 pub mod header;
 pub mod item;
+pub mod oof;
 pub mod operation;
 pub mod recurrence;
 pub mod response;

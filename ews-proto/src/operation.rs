@@ -6,6 +6,7 @@
 
 use serde::Serialize;
 
+use crate::availability::{GetUserAvailability, GetUserAvailabilityResponse};
 use crate::calendar::{
     CreateItem, CreateItemResponse, DeleteItem, DeleteItemResponse, FindItem, FindItemResponse,
     GetItem, GetItemResponse, UpdateItem, UpdateItemResponse,
@@ -15,6 +16,9 @@ use crate::envelope::{Envelope, write_envelope};
 use crate::error::SoapFault;
 use crate::folder::{FindFolderResponse, GetFolder, GetFolderResponse};
 use crate::header::Headers;
+use crate::oof::{
+    GetUserOofSettings, GetUserOofSettingsResponse, SetUserOofSettings, SetUserOofSettingsResponse,
+};
 use crate::xml::{Element, Limits, Ns, ParseError, Writer};
 
 /// A typed EWS request (the element inside `soap:Body` of what a client sends, or of the
@@ -36,6 +40,12 @@ pub enum Request {
     UpdateItem(UpdateItem),
     /// `m:DeleteItem`
     DeleteItem(DeleteItem),
+    /// `m:GetUserOofSettingsRequest`
+    GetUserOofSettings(GetUserOofSettings),
+    /// `m:SetUserOofSettingsRequest`
+    SetUserOofSettings(SetUserOofSettings),
+    /// `m:GetUserAvailabilityRequest`
+    GetUserAvailability(GetUserAvailability),
 }
 
 impl Request {
@@ -49,6 +59,9 @@ impl Request {
             Request::CreateItem(_) => "CreateItem",
             Request::UpdateItem(_) => "UpdateItem",
             Request::DeleteItem(_) => "DeleteItem",
+            Request::GetUserOofSettings(_) => "GetUserOofSettings",
+            Request::SetUserOofSettings(_) => "SetUserOofSettings",
+            Request::GetUserAvailability(_) => "GetUserAvailability",
         }
     }
 
@@ -77,6 +90,15 @@ impl Request {
             "CreateItem" => Request::CreateItem(CreateItem::from_xml(e)?),
             "UpdateItem" => Request::UpdateItem(UpdateItem::from_xml(e)?),
             "DeleteItem" => Request::DeleteItem(DeleteItem::from_xml(e)?),
+            "GetUserOofSettingsRequest" => {
+                Request::GetUserOofSettings(GetUserOofSettings::from_xml(e)?)
+            }
+            "SetUserOofSettingsRequest" => {
+                Request::SetUserOofSettings(SetUserOofSettings::from_xml(e)?)
+            }
+            "GetUserAvailabilityRequest" => {
+                Request::GetUserAvailability(GetUserAvailability::from_xml(e)?)
+            }
             _ => return Err(unknown(e)),
         })
     }
@@ -91,6 +113,9 @@ impl Request {
             Request::CreateItem(r) => r.write(w),
             Request::UpdateItem(r) => r.write(w),
             Request::DeleteItem(r) => r.write(w),
+            Request::GetUserOofSettings(r) => r.write(w),
+            Request::SetUserOofSettings(r) => r.write(w),
+            Request::GetUserAvailability(r) => r.write(w),
         }
     }
 
@@ -130,6 +155,12 @@ pub enum Response {
     UpdateItem(UpdateItemResponse),
     /// `m:DeleteItemResponse`
     DeleteItem(DeleteItemResponse),
+    /// `m:GetUserOofSettingsResponse`
+    GetUserOofSettings(GetUserOofSettingsResponse),
+    /// `m:SetUserOofSettingsResponse`
+    SetUserOofSettings(SetUserOofSettingsResponse),
+    /// `m:GetUserAvailabilityResponse`
+    GetUserAvailability(GetUserAvailabilityResponse),
 }
 
 impl Response {
@@ -145,6 +176,9 @@ impl Response {
             Response::CreateItem(_) => "CreateItem",
             Response::UpdateItem(_) => "UpdateItem",
             Response::DeleteItem(_) => "DeleteItem",
+            Response::GetUserOofSettings(_) => "GetUserOofSettings",
+            Response::SetUserOofSettings(_) => "SetUserOofSettings",
+            Response::GetUserAvailability(_) => "GetUserAvailability",
         }
     }
 
@@ -177,6 +211,15 @@ impl Response {
             "CreateItemResponse" => Response::CreateItem(CreateItemResponse::from_xml(e)?),
             "UpdateItemResponse" => Response::UpdateItem(UpdateItemResponse::from_xml(e)?),
             "DeleteItemResponse" => Response::DeleteItem(DeleteItemResponse::from_xml(e)?),
+            "GetUserOofSettingsResponse" => {
+                Response::GetUserOofSettings(GetUserOofSettingsResponse::from_xml(e)?)
+            }
+            "SetUserOofSettingsResponse" => {
+                Response::SetUserOofSettings(SetUserOofSettingsResponse::from_xml(e)?)
+            }
+            "GetUserAvailabilityResponse" => {
+                Response::GetUserAvailability(GetUserAvailabilityResponse::from_xml(e)?)
+            }
             _ => return Err(unknown(e)),
         })
     }
@@ -193,6 +236,9 @@ impl Response {
             Response::CreateItem(r) => r.write(w),
             Response::UpdateItem(r) => r.write(w),
             Response::DeleteItem(r) => r.write(w),
+            Response::GetUserOofSettings(r) => r.write(w),
+            Response::SetUserOofSettings(r) => r.write(w),
+            Response::GetUserAvailability(r) => r.write(w),
         }
     }
 

@@ -3,5 +3,6 @@
 // A test binary: a panic is how a helper reports a broken fixture.
 #![allow(clippy::unwrap_used)]
 
+mod availability;
 mod calendar;
 mod samples;

@@ -9,6 +9,7 @@
 //! - [`EventLog`]: the bounded, timestamped, streamable log an admin reads.
 //! - [`Exchange`]: the trait the engine talks to; [`InMemoryExchange`] implements it in
 //!   memory for tests.
+//! - [`ews::EwsClient`]: the EWS client implementing [`Exchange`] over HTTPS.
 //! - [`Engine`]: sync, scheduling, state, presence and slots.
 //! - [`api`]: the HTTP API (see `API.md`).
 //!
@@ -38,6 +39,7 @@
 pub mod api;
 pub mod config;
 mod engine;
+pub mod ews;
 mod exchange;
 mod fake;
 mod log;

@@ -2,6 +2,7 @@
 
 mod api;
 mod config;
+mod ews;
 mod presence;
 mod support;
 mod sync;

@@ -1,0 +1,731 @@
+//! The EWS messages the engine sends and reads, over ews-proto's envelope, headers and
+//! element tree. Pure: bytes in, values out, no I/O and no clock.
+//!
+//! Requests: the `ConvertId` version probe (as exchangelib sends it), `FindItem` with a
+//! `CalendarView`, `GetUserOofSettings`, and `GetUserAvailability` with the `FreeBusy` view
+//! (no subjects are requested in privacy mode: the `FreeBusy` view has no details).
+//!
+//! Responses: each is checked for a SOAP fault and for `ResponseClass="Error"` first; both
+//! forms of `ErrorServerBusy` yield their `BackOffMilliseconds` (fault: `t:MessageXml`;
+//! message: `m:MessageXml`). Anything unexpected (truncated XML, a missing element, a time
+//! that does not parse) is [`ExchangeError::Malformed`], never a panic.
+
+use calendar_core::{FreeBusyStatus, OofSettings, OofState, OofWindow};
+use chrono::{DateTime, Duration, NaiveDateTime, SecondsFormat, Utc};
+use ews_proto::header::{ConnectingSid, ExchangeVersion, Headers};
+use ews_proto::{Element, Envelope, Limits, Ns, Writer, write_envelope};
+
+use crate::exchange::{Appointment, ExchangeError, ServerVersion};
+
+/// The wait used when a server says `ErrorServerBusy` without a `BackOffMilliseconds`.
+pub const DEFAULT_BUSY_BACK_OFF_MS: i64 = 5_000;
+
+/// Builds a request envelope: `RequestServerVersion`, and `ExchangeImpersonation` when the
+/// request acts on a mailbox.
+pub fn request(
+    version: &str,
+    impersonate: Option<&str>,
+    body: impl FnOnce(&mut Writer),
+) -> Vec<u8> {
+    let headers = Headers {
+        request_server_version: Some(ExchangeVersion::parse(version)),
+        impersonation: impersonate.map(|m| ConnectingSid::SmtpAddress(m.to_string())),
+        ..Headers::default()
+    };
+    write_envelope("soap", &headers, body)
+}
+
+fn utc(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The version probe: a `ConvertId` of a dummy id. Real servers answer it with an error
+/// message (`ErrorInvalidSmtpAddress`) and, what we want, a `ServerVersionInfo` header.
+pub fn convert_id_probe(version: &str) -> Vec<u8> {
+    request(version, None, |w| {
+        w.start(
+            &Ns::Messages,
+            "ConvertId",
+            &[("DestinationFormat", "EntryId")],
+        );
+        w.start(&Ns::Messages, "SourceIds", &[]);
+        w.empty(
+            &Ns::Types,
+            "AlternateId",
+            &[("Format", "EwsId"), ("Id", "DUMMY"), ("Mailbox", "DUMMY")],
+        );
+        w.end();
+        w.end();
+    })
+}
+
+/// `FindItem` over the mailbox's calendar with a `CalendarView` of `[start, end)`.
+pub fn find_item_calendar_view(
+    version: &str,
+    mailbox: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    max_entries: u32,
+) -> Vec<u8> {
+    request(version, Some(mailbox), |w| {
+        w.start(&Ns::Messages, "FindItem", &[("Traversal", "Shallow")]);
+        w.start(&Ns::Messages, "ItemShape", &[]);
+        w.leaf(&Ns::Types, "BaseShape", "IdOnly");
+        w.start(&Ns::Types, "AdditionalProperties", &[]);
+        for field in [
+            "item:Subject",
+            "item:Sensitivity",
+            "calendar:Start",
+            "calendar:End",
+            "calendar:LegacyFreeBusyStatus",
+            "calendar:Location",
+            "calendar:IsAllDayEvent",
+            "calendar:IsCancelled",
+        ] {
+            w.empty(&Ns::Types, "FieldURI", &[("FieldURI", field)]);
+        }
+        w.end();
+        w.end();
+        let max = max_entries.to_string();
+        w.empty(
+            &Ns::Messages,
+            "CalendarView",
+            &[
+                ("MaxEntriesReturned", max.as_str()),
+                ("StartDate", utc(start).as_str()),
+                ("EndDate", utc(end).as_str()),
+            ],
+        );
+        w.start(&Ns::Messages, "ParentFolderIds", &[]);
+        w.start(&Ns::Types, "DistinguishedFolderId", &[("Id", "calendar")]);
+        w.start(&Ns::Types, "Mailbox", &[]);
+        w.leaf(&Ns::Types, "EmailAddress", mailbox);
+        w.end();
+        w.end();
+        w.end();
+        w.end();
+    })
+}
+
+/// `GetUserOofSettingsRequest` for `mailbox`.
+pub fn get_user_oof_settings(version: &str, mailbox: &str) -> Vec<u8> {
+    request(version, Some(mailbox), |w| {
+        w.start(&Ns::Messages, "GetUserOofSettingsRequest", &[]);
+        w.start(&Ns::Types, "Mailbox", &[]);
+        w.leaf(&Ns::Types, "Address", mailbox);
+        w.end();
+        w.end();
+    })
+}
+
+/// `GetUserAvailabilityRequest` with the `FreeBusy` view (start, end and show-as only) in
+/// UTC: the legacy `t:TimeZone` with zero bias and no transitions, so the zone-less times
+/// of request and answer are UTC.
+pub fn get_user_availability(
+    version: &str,
+    mailbox: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Vec<u8> {
+    let local = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    request(version, Some(mailbox), |w| {
+        w.start(&Ns::Messages, "GetUserAvailabilityRequest", &[]);
+        w.start(&Ns::Types, "TimeZone", &[]);
+        w.leaf(&Ns::Types, "Bias", "0");
+        for period in ["StandardTime", "DaylightTime"] {
+            w.start(&Ns::Types, period, &[]);
+            w.leaf(&Ns::Types, "Bias", "0");
+            w.leaf(&Ns::Types, "Time", "00:00:00");
+            w.leaf(&Ns::Types, "DayOrder", "1");
+            w.leaf(&Ns::Types, "Month", "1");
+            w.leaf(&Ns::Types, "DayOfWeek", "Sunday");
+            w.end();
+        }
+        w.end();
+        w.start(&Ns::Messages, "MailboxDataArray", &[]);
+        w.start(&Ns::Types, "MailboxData", &[]);
+        w.start(&Ns::Types, "Email", &[]);
+        w.leaf(&Ns::Types, "Address", mailbox);
+        w.end();
+        w.leaf(&Ns::Types, "AttendeeType", "Required");
+        w.leaf(&Ns::Types, "ExcludeConflicts", "false");
+        w.end();
+        w.end();
+        w.start(&Ns::Types, "FreeBusyViewOptions", &[]);
+        w.start(&Ns::Types, "TimeWindow", &[]);
+        w.leaf(&Ns::Types, "StartTime", &local(start));
+        w.leaf(&Ns::Types, "EndTime", &local(end));
+        w.end();
+        w.leaf(&Ns::Types, "MergedFreeBusyIntervalInMinutes", "30");
+        w.leaf(&Ns::Types, "RequestedView", "FreeBusy");
+        w.end();
+        w.end();
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responses.
+
+fn malformed(operation: &'static str, message: impl Into<String>) -> ExchangeError {
+    ExchangeError::Malformed {
+        operation,
+        message: message.into(),
+    }
+}
+
+/// Parses a response body into an envelope; a SOAP fault becomes its error.
+pub fn parse_envelope(
+    operation: &'static str,
+    mailbox: Option<&str>,
+    bytes: &[u8],
+) -> Result<Envelope, ExchangeError> {
+    let envelope = Envelope::parse(bytes, &Limits::default())
+        .map_err(|e| malformed(operation, e.to_string()))?;
+    if envelope.is_fault() {
+        return Err(fault_error(operation, mailbox, &envelope.body));
+    }
+    Ok(envelope)
+}
+
+/// The server version from a response's `ServerVersionInfo` header.
+pub fn server_version(
+    operation: &'static str,
+    envelope: &Envelope,
+) -> Result<ServerVersion, ExchangeError> {
+    let info = envelope
+        .header
+        .server_version_info
+        .as_ref()
+        .ok_or_else(|| malformed(operation, "no ServerVersionInfo header in the response"))?;
+    match (
+        info.major_version,
+        info.minor_version,
+        info.major_build_number,
+        info.minor_build_number,
+    ) {
+        (Some(major), Some(minor), Some(major_build), Some(minor_build)) => Ok(ServerVersion {
+            major,
+            minor,
+            major_build,
+            minor_build,
+        }),
+        _ => Err(malformed(
+            operation,
+            "ServerVersionInfo lacks MajorVersion/MinorVersion/MajorBuildNumber/MinorBuildNumber",
+        )),
+    }
+}
+
+/// `t:Value Name="…"` pairs under a `MessageXml` (either namespace).
+fn message_xml_value<'a>(parent: &'a Element, name: &str) -> Option<&'a str> {
+    let xml = parent
+        .children
+        .iter()
+        .find(|c| c.name == "MessageXml" && matches!(c.ns, Ns::Messages | Ns::Types))?;
+    xml.children
+        .iter()
+        .find(|v| v.name == "Value" && v.attr("Name") == Some(name))
+        .map(Element::trimmed_text)
+}
+
+fn back_off(value: Option<&str>) -> Duration {
+    let ms = value
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|ms| *ms >= 0)
+        .unwrap_or(DEFAULT_BUSY_BACK_OFF_MS);
+    Duration::milliseconds(ms)
+}
+
+/// Maps an EWS response code to an error.
+pub fn code_error(
+    operation: &'static str,
+    mailbox: Option<&str>,
+    code: &str,
+    message: &str,
+    back_off_ms: Option<&str>,
+) -> ExchangeError {
+    let mailbox = mailbox.unwrap_or("").to_string();
+    match code {
+        "ErrorServerBusy" => ExchangeError::ServerBusy {
+            operation,
+            back_off: back_off(back_off_ms),
+        },
+        "ErrorNonExistentMailbox" | "ErrorMailRecipientNotFound" | "ErrorInvalidSmtpAddress" => {
+            ExchangeError::MailboxNotFound {
+                operation,
+                mailbox,
+                code: code.to_string(),
+            }
+        }
+        "ErrorImpersonateUserDenied" | "ErrorImpersonationDenied" | "ErrorImpersonationFailed" => {
+            ExchangeError::ImpersonationDenied {
+                operation,
+                mailbox,
+                code: code.to_string(),
+            }
+        }
+        "ErrorAccessDenied" => ExchangeError::AccessDenied {
+            operation,
+            mailbox,
+            code: code.to_string(),
+            message: message.to_string(),
+        },
+        _ => ExchangeError::Ews {
+            operation,
+            code: code.to_string(),
+            message: message.to_string(),
+        },
+    }
+}
+
+/// The error a SOAP fault carries: `detail/e:ResponseCode` (or the faultcode's local
+/// part), `BackOffMilliseconds` from `detail/t:MessageXml`.
+pub fn fault_error(
+    operation: &'static str,
+    mailbox: Option<&str>,
+    fault: &Element,
+) -> ExchangeError {
+    let text = |name: &str| {
+        fault
+            .children
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.trimmed_text().to_string())
+    };
+    let faultstring = text("faultstring").unwrap_or_default();
+    let detail = fault.children.iter().find(|c| c.name == "detail");
+    let detail_code = detail.and_then(|d| {
+        d.children
+            .iter()
+            .find(|c| c.name == "ResponseCode")
+            .map(|c| c.trimmed_text().to_string())
+    });
+    let faultcode = text("faultcode").unwrap_or_default();
+    let local_faultcode = faultcode.rsplit(':').next().unwrap_or("").to_string();
+    let code = match detail_code {
+        Some(code) if !code.is_empty() => code,
+        _ if local_faultcode.starts_with("Error") => local_faultcode,
+        // A bare soap:Client/soap:Server fault: recognise access problems by their text.
+        _ if faultstring.contains("AccessDenied") || faultstring.contains("not mailbox owner") => {
+            "ErrorAccessDenied".to_string()
+        }
+        _ => format!("SoapFault({faultcode})"),
+    };
+    let back_off_ms = detail.and_then(|d| message_xml_value(d, "BackOffMilliseconds"));
+    code_error(operation, mailbox, &code, &faultstring, back_off_ms)
+}
+
+/// Checks a `ResponseMessage`-shaped element; an Error class becomes its error. Warnings
+/// pass (their payload is valid).
+pub fn check_message(
+    operation: &'static str,
+    mailbox: Option<&str>,
+    message: &Element,
+) -> Result<(), ExchangeError> {
+    if message.attr("ResponseClass") != Some("Error") {
+        return Ok(());
+    }
+    let code = message
+        .text_of(&Ns::Messages, "ResponseCode")
+        .unwrap_or("")
+        .trim();
+    let text = message
+        .text_of(&Ns::Messages, "MessageText")
+        .unwrap_or("")
+        .trim();
+    let mut code = code.to_string();
+    let mut text = text.to_string();
+    // ErrorInternalServerError may wrap the real code (an inner ErrorServerBusy is throttling).
+    if code == "ErrorInternalServerError"
+        && let Some(inner) = message_xml_value(message, "InnerErrorResponseCode")
+    {
+        code = inner.to_string();
+        if let Some(inner_text) = message_xml_value(message, "InnerErrorMessageText") {
+            text = inner_text.to_string();
+        }
+    }
+    Err(code_error(
+        operation,
+        mailbox,
+        &code,
+        &text,
+        message_xml_value(message, "BackOffMilliseconds"),
+    ))
+}
+
+/// The single `*ResponseMessage` of a `ResponseMessages` response.
+fn only_message<'a>(
+    operation: &'static str,
+    body: &'a Element,
+) -> Result<&'a Element, ExchangeError> {
+    body.child(&Ns::Messages, "ResponseMessages")
+        .and_then(Element::first_child)
+        .ok_or_else(|| {
+            malformed(
+                operation,
+                format!("{} has no ResponseMessages", body.qname()),
+            )
+        })
+}
+
+/// A UTC instant as EWS writes it: `…Z`, an offset, or zone-less (taken as UTC, which is
+/// what OOF times are and what we ask availability times to be).
+pub fn parse_time(operation: &'static str, text: &str) -> Result<DateTime<Utc>, ExchangeError> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .map(|t| t.and_utc())
+        .map_err(|_| malformed(operation, format!("`{text}` is not a date-time")))
+}
+
+fn status(operation: &'static str, text: &str) -> Result<FreeBusyStatus, ExchangeError> {
+    Ok(match text.trim() {
+        "Free" => FreeBusyStatus::Free,
+        "Tentative" => FreeBusyStatus::Tentative,
+        "Busy" => FreeBusyStatus::Busy,
+        "OOF" => FreeBusyStatus::Oof,
+        "WorkingElsewhere" => FreeBusyStatus::WorkingElsewhere,
+        "NoData" => FreeBusyStatus::NoData,
+        other => {
+            return Err(malformed(
+                operation,
+                format!("unknown free/busy status `{other}`"),
+            ));
+        }
+    })
+}
+
+fn boolean(text: Option<&str>) -> bool {
+    matches!(text.map(str::trim), Some("true" | "1"))
+}
+
+/// One page of a `FindItem` `CalendarView`: the items and whether the page reached the end
+/// of the view (`IncludesLastItemInRange`).
+pub fn parse_calendar_view(
+    mailbox: &str,
+    bytes: &[u8],
+) -> Result<(Vec<Appointment>, bool), ExchangeError> {
+    const OP: &str = "FindItem";
+    let envelope = parse_envelope(OP, Some(mailbox), bytes)?;
+    let message = only_message(OP, &envelope.body)?;
+    check_message(OP, Some(mailbox), message)?;
+    let root = message
+        .child(&Ns::Messages, "RootFolder")
+        .ok_or_else(|| malformed(OP, "FindItemResponseMessage has no RootFolder"))?;
+    let complete = match root.attr("IncludesLastItemInRange").map(str::trim) {
+        Some("false") => false,
+        Some("true") | None => true,
+        Some(other) => {
+            return Err(malformed(OP, format!("IncludesLastItemInRange `{other}`")));
+        }
+    };
+    let Some(items) = root.child(&Ns::Types, "Items") else {
+        return Ok((Vec::new(), complete));
+    };
+    let mut out = Vec::new();
+    for item in &items.children {
+        if item.ns != Ns::Types {
+            continue;
+        }
+        let start = parse_time(
+            OP,
+            item.required_text(&Ns::Types, "Start")
+                .map_err(|e| malformed(OP, e.to_string()))?,
+        )?;
+        let end = parse_time(
+            OP,
+            item.required_text(&Ns::Types, "End")
+                .map_err(|e| malformed(OP, e.to_string()))?,
+        )?;
+        let show_as = match item.text_of(&Ns::Types, "LegacyFreeBusyStatus") {
+            Some(s) => status(OP, s)?,
+            None => FreeBusyStatus::Busy,
+        };
+        let sensitivity = item.text_of(&Ns::Types, "Sensitivity").map(str::trim);
+        out.push(Appointment {
+            id: item
+                .child(&Ns::Types, "ItemId")
+                .and_then(|i| i.attr("Id"))
+                .map(str::to_string),
+            subject: item
+                .text_of(&Ns::Types, "Subject")
+                .map(|s| s.trim().to_string()),
+            location: item
+                .text_of(&Ns::Types, "Location")
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            start,
+            end,
+            status: show_as,
+            all_day: boolean(item.text_of(&Ns::Types, "IsAllDayEvent")),
+            cancelled: boolean(item.text_of(&Ns::Types, "IsCancelled")),
+            private: matches!(sensitivity, Some("Private" | "Confidential")),
+            time_zone: None,
+        });
+    }
+    Ok((out, complete))
+}
+
+/// A `GetUserOofSettings` answer.
+pub fn parse_oof(mailbox: &str, bytes: &[u8]) -> Result<OofSettings, ExchangeError> {
+    const OP: &str = "GetUserOofSettings";
+    let envelope = parse_envelope(OP, Some(mailbox), bytes)?;
+    let body = &envelope.body;
+    let message = body
+        .child(&Ns::Messages, "ResponseMessage")
+        .ok_or_else(|| malformed(OP, "no ResponseMessage"))?;
+    check_message(OP, Some(mailbox), message)?;
+    let settings = body
+        .child(&Ns::Types, "OofSettings")
+        .ok_or_else(|| malformed(OP, "no OofSettings"))?;
+    let state = match settings.text_of(&Ns::Types, "OofState").map(str::trim) {
+        Some("Disabled") => OofState::Disabled,
+        Some("Enabled") => OofState::Enabled,
+        Some("Scheduled") => OofState::Scheduled,
+        other => return Err(malformed(OP, format!("OofState {other:?}"))),
+    };
+    let window = match settings.child(&Ns::Types, "Duration") {
+        Some(d) => {
+            let get = |name: &str| {
+                d.text_of(&Ns::Types, name)
+                    .ok_or_else(|| malformed(OP, format!("Duration has no {name}")))
+                    .and_then(|t| parse_time(OP, t))
+            };
+            Some(OofWindow {
+                start: get("StartTime")?,
+                end: get("EndTime")?,
+            })
+        }
+        None => None,
+    };
+    let reply = |name: &str| {
+        settings
+            .child(&Ns::Types, name)
+            .and_then(|r| r.text_of(&Ns::Types, "Message"))
+            .unwrap_or("")
+            .to_string()
+    };
+    Ok(OofSettings {
+        state,
+        window,
+        internal_reply: reply("InternalReply"),
+        external_reply: reply("ExternalReply"),
+    })
+}
+
+/// A `GetUserAvailability` answer for one mailbox: its events (start, end, show-as only).
+pub fn parse_availability(mailbox: &str, bytes: &[u8]) -> Result<Vec<Appointment>, ExchangeError> {
+    const OP: &str = "GetUserAvailability";
+    let envelope = parse_envelope(OP, Some(mailbox), bytes)?;
+    let response = envelope
+        .body
+        .child(&Ns::Messages, "FreeBusyResponseArray")
+        .and_then(|a| a.child(&Ns::Messages, "FreeBusyResponse"))
+        .ok_or_else(|| malformed(OP, "no FreeBusyResponseArray/FreeBusyResponse"))?;
+    let message = response
+        .child(&Ns::Messages, "ResponseMessage")
+        .ok_or_else(|| malformed(OP, "FreeBusyResponse has no ResponseMessage"))?;
+    check_message(OP, Some(mailbox), message)?;
+    let Some(events) = response
+        .child(&Ns::Messages, "FreeBusyView")
+        .and_then(|v| v.child(&Ns::Types, "CalendarEventArray"))
+    else {
+        return Ok(Vec::new());
+    };
+    events
+        .children_named(&Ns::Types, "CalendarEvent")
+        .map(|e| {
+            let text = |name: &str| {
+                e.text_of(&Ns::Types, name)
+                    .ok_or_else(|| malformed(OP, format!("CalendarEvent has no {name}")))
+            };
+            Ok(Appointment::new(
+                parse_time(OP, text("StartTime")?)?,
+                parse_time(OP, text("EndTime")?)?,
+                status(OP, text("BusyType")?)?,
+            ))
+        })
+        .collect()
+}
+
+/// The version probe's answer: any response (even an error message) with a version header.
+pub fn parse_probe(bytes: &[u8]) -> Result<ServerVersion, ExchangeError> {
+    const OP: &str = "ConvertId";
+    let envelope = parse_envelope(OP, None, bytes)?;
+    server_version(OP, &envelope)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn sample(name: &str) -> Vec<u8> {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/ews-samples")
+            .join(name);
+        let fallback = PathBuf::from("/work/shared/ews-samples").join(name);
+        std::fs::read(&path)
+            .or_else(|_| std::fs::read(&fallback))
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    #[test]
+    fn reads_the_version_from_the_convert_id_probe_answer() {
+        let v = parse_probe(&sample("convertid-versionprobe-error-response.xml")).unwrap();
+        assert_eq!(v.to_string(), "v15.01.2345.6789");
+    }
+
+    #[test]
+    fn reads_a_truncated_calendar_view_page() {
+        let (items, complete) = parse_calendar_view(
+            "kim@contoso.com",
+            &sample("finditem-calendarview-truncated-response.xml"),
+        )
+        .unwrap();
+        assert!(!complete);
+        assert_eq!(items.len(), 5);
+        assert_eq!(
+            items[0].subject.as_deref(),
+            Some("Contoso devs team meeting")
+        );
+        assert_eq!(
+            items[0].start,
+            Utc.with_ymd_and_hms(2013, 8, 21, 19, 30, 0).unwrap()
+        );
+        assert_eq!(items[0].status, FreeBusyStatus::Busy);
+    }
+
+    #[test]
+    fn reads_oof_settings() {
+        let oof = parse_oof(
+            "kim@contoso.com",
+            &sample("getuseroofsettings-response.xml"),
+        )
+        .unwrap();
+        assert_eq!(oof.state, OofState::Disabled);
+        assert_eq!(
+            oof.window.unwrap().start,
+            Utc.with_ymd_and_hms(2006, 11, 3, 23, 0, 0).unwrap()
+        );
+        assert_eq!(
+            oof.internal_reply,
+            "I am out of office. This is my internal reply."
+        );
+    }
+
+    #[test]
+    fn reads_free_busy_events_without_subjects() {
+        let events = parse_availability(
+            "kim@contoso.com",
+            &sample("getuseravailability-freebusy-response.xml"),
+        )
+        .unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1].status, FreeBusyStatus::Busy);
+        assert!(events.iter().all(|e| e.subject.is_none()));
+    }
+
+    #[test]
+    fn server_busy_back_off_is_read_from_both_forms() {
+        let fault = parse_probe(&sample("error-serverbusy-fault-response.xml")).unwrap_err();
+        assert_eq!(fault.back_off(), Some(Duration::milliseconds(297_749)));
+        let env = parse_envelope(
+            "SyncFolderItems",
+            None,
+            &sample("error-serverbusy-responsemessage-response.xml"),
+        )
+        .unwrap();
+        let message = only_message("SyncFolderItems", &env.body).unwrap();
+        let err = check_message("SyncFolderItems", None, message).unwrap_err();
+        assert_eq!(err.back_off(), Some(Duration::milliseconds(5000)));
+    }
+
+    #[test]
+    fn an_access_denied_fault_without_a_code_is_recognised() {
+        let err = parse_oof(
+            "kim@contoso.com",
+            &sample("getuseroofsettings-error-fault-response.xml"),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), "accessDenied", "{err}");
+    }
+
+    #[test]
+    fn an_invalid_smtp_availability_answer_is_a_mailbox_error() {
+        let err = parse_availability(
+            "nobody@contoso.com",
+            &sample("getuseravailability-error-invalidsmtp-response.xml"),
+        )
+        .unwrap_err();
+        assert!(err.is_mailbox_scoped(), "{err}");
+    }
+
+    #[test]
+    fn truncated_and_garbage_responses_are_malformed_not_panics() {
+        let full = sample("finditem-calendarview-truncated-response.xml");
+        for cut in [0, 10, full.len() / 3, full.len() / 2, full.len() - 20] {
+            let err = parse_calendar_view("kim@contoso.com", &full[..cut]).unwrap_err();
+            assert_eq!(err.kind(), "malformed", "cut at {cut}: {err}");
+        }
+        for junk in [&b"<html>502 Bad Gateway</html>"[..], b"\xff\xfe", b""] {
+            assert_eq!(parse_oof("x@y", junk).unwrap_err().kind(), "malformed");
+        }
+        let wrong_time = String::from_utf8(full.clone())
+            .unwrap()
+            .replace("2013-08-21T19:30:00Z", "yesterday");
+        assert_eq!(
+            parse_calendar_view("kim@contoso.com", wrong_time.as_bytes())
+                .unwrap_err()
+                .kind(),
+            "malformed"
+        );
+    }
+
+    #[test]
+    fn requests_impersonate_and_the_free_busy_view_never_asks_for_subjects() {
+        let t = Utc.with_ymd_and_hms(2026, 3, 30, 8, 0, 0).unwrap();
+        let fb = String::from_utf8(get_user_availability(
+            "Exchange2010_SP2",
+            "ceo@contoso.com",
+            t,
+            t + Duration::days(7),
+        ))
+        .unwrap();
+        assert!(
+            fb.contains("<t:RequestedView>FreeBusy</t:RequestedView>"),
+            "{fb}"
+        );
+        assert!(
+            fb.contains("<t:StartTime>2026-03-30T08:00:00</t:StartTime>"),
+            "{fb}"
+        );
+        assert!(!fb.contains("Subject"));
+        assert!(
+            fb.contains("<t:SmtpAddress>ceo@contoso.com</t:SmtpAddress>"),
+            "{fb}"
+        );
+        let fi = String::from_utf8(find_item_calendar_view(
+            "Exchange2010_SP2",
+            "kim@contoso.com",
+            t,
+            t + Duration::days(7),
+            500,
+        ))
+        .unwrap();
+        assert!(fi.contains(r#"StartDate="2026-03-30T08:00:00Z""#), "{fi}");
+        assert!(
+            fi.contains(r#"<t:RequestServerVersion Version="Exchange2010_SP2"/>"#),
+            "{fi}"
+        );
+        // What we send parses back with ews-proto.
+        let env = Envelope::parse(fi.as_bytes(), &Limits::default()).unwrap();
+        assert!(env.body.is(&Ns::Messages, "FindItem"));
+    }
+}

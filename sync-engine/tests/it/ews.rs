@@ -1,0 +1,370 @@
+//! The EWS client against wiremock: the shipped EWS samples, paging, server busy and 503
+//! Retry-After, authentication and malformed answers, through the engine.
+
+use std::sync::Arc;
+
+use calendar_core::{OofState, PresenceState};
+use ews_clock::Clock;
+use sync_engine::ews::EwsClient;
+use sync_engine::{Config, Engine, Health};
+use wiremock::matchers::{body_string_contains, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn sample(name: &str) -> String {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let candidates = [
+        here.join("../../shared/ews-samples").join(name),
+        std::path::PathBuf::from("/work/shared/ews-samples").join(name),
+    ];
+    candidates
+        .iter()
+        .find_map(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_else(|| panic!("sample {name} not found"))
+}
+
+fn xml(body: String) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_raw(body.into_bytes(), "text/xml; charset=utf-8")
+}
+
+const VERSION_HEADER: &str = r#"<s:Header><h:ServerVersionInfo xmlns:h="http://schemas.microsoft.com/exchange/services/2006/types" MajorVersion="14" MinorVersion="3" MajorBuildNumber="181" MinorBuildNumber="6"/></s:Header>"#;
+
+/// A FindItem CalendarView page with items `(id, subject, start, end)`.
+fn find_item_page(items: &[(&str, &str, &str, &str)], includes_last: bool) -> String {
+    let items: String = items
+        .iter()
+        .map(|(id, subject, start, end)| {
+            format!(
+                r#"<t:CalendarItem><t:ItemId Id="{id}" ChangeKey="CK"/><t:Subject>{subject}</t:Subject><t:Sensitivity>Normal</t:Sensitivity><t:Start>{start}</t:Start><t:End>{end}</t:End><t:LegacyFreeBusyStatus>Busy</t:LegacyFreeBusyStatus><t:Location>Room 1</t:Location><t:IsAllDayEvent>false</t:IsAllDayEvent><t:IsCancelled>false</t:IsCancelled></t:CalendarItem>"#
+            )
+        })
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">{VERSION_HEADER}<s:Body><m:FindItemResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><m:ResponseMessages><m:FindItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:RootFolder TotalItemsInView="{}" IncludesLastItemInRange="{includes_last}"><t:Items>{items}</t:Items></m:RootFolder></m:FindItemResponseMessage></m:ResponseMessages></m:FindItemResponse></s:Body></s:Envelope>"#,
+        items.len()
+    )
+}
+
+fn oof_enabled() -> String {
+    sample("getuseroofsettings-response.xml").replace(
+        "<OofState>Disabled</OofState>",
+        "<OofState>Enabled</OofState>",
+    )
+}
+
+struct Setup {
+    server: MockServer,
+    engine: Engine,
+}
+
+async fn setup(users: &str) -> Setup {
+    let server = MockServer::start().await;
+    let text = format!(
+        r#"
+[exchange]
+url = "{}/EWS/Exchange.asmx"
+username = "svc@contoso.test"
+password = "secret"
+max_retries = 2
+max_concurrency = 2
+{users}
+"#,
+        server.uri()
+    );
+    let config = Config::parse("test", &text, |_| None).expect("valid test config");
+    let clock = Clock::system();
+    let client = EwsClient::new(&config.exchange, clock.clone()).expect("a client");
+    let engine = Engine::new(config, clock, Arc::new(client));
+    Setup { server, engine }
+}
+
+async fn mount_probe(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/EWS/Exchange.asmx"))
+        .and(body_string_contains("ConvertId"))
+        .respond_with(xml(sample("convertid-versionprobe-error-response.xml")))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn syncs_calendar_oof_and_free_busy_from_the_samples() {
+    let s = setup(
+        "[[users]]\nemail = \"kim@contoso.test\"\n[[users]]\nemail = \"ceo@contoso.test\"\nprivacy = true\n",
+    )
+    .await;
+    mount_probe(&s.server).await;
+    let now = Clock::system().now();
+    let start = (now - chrono::Duration::minutes(5))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let end = (now + chrono::Duration::minutes(25))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    Mock::given(method("POST"))
+        .and(body_string_contains("FindItem"))
+        .and(body_string_contains(
+            "<t:SmtpAddress>kim@contoso.test</t:SmtpAddress>",
+        ))
+        .and(header("X-AnchorMailbox", "kim@contoso.test"))
+        .and(header(
+            "Authorization",
+            "Basic c3ZjQGNvbnRvc28udGVzdDpzZWNyZXQ=",
+        ))
+        .respond_with(xml(find_item_page(
+            &[("A1", "Standup", &start, &end)],
+            true,
+        )))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("GetUserOofSettingsRequest"))
+        .respond_with(xml(oof_enabled()))
+        .mount(&s.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("GetUserAvailabilityRequest"))
+        .and(body_string_contains(
+            "<t:Address>ceo@contoso.test</t:Address>",
+        ))
+        .respond_with(xml(sample("getuseravailability-freebusy-response.xml")))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+
+    let report = s.engine.full_sync().await;
+    assert_eq!(
+        (report.connected, report.failed),
+        (true, 0),
+        "{:#?}",
+        s.engine.status()
+    );
+    let log: Vec<String> = s
+        .engine
+        .log()
+        .lines(&Default::default())
+        .into_iter()
+        .map(|l| l.message)
+        .collect();
+    assert!(
+        log.contains(&"Connected to Exchange (v15.01.2345.6789)".to_string()),
+        "{log:#?}"
+    );
+    let kim = s.engine.appointments("kim@contoso.test").unwrap();
+    assert_eq!(kim.len(), 1);
+    assert_eq!(kim[0].subject.as_deref(), Some("Standup"));
+    // OOF enabled outranks the running meeting.
+    let p = s.engine.presence("kim@contoso.test").unwrap();
+    assert_eq!(p.presence.state, PresenceState::Absent);
+    assert_eq!(
+        s.engine.state().mailboxes["kim@contoso.test"]
+            .oof
+            .as_ref()
+            .unwrap()
+            .state,
+        OofState::Enabled
+    );
+    let ceo = s.engine.appointments("ceo@contoso.test").unwrap();
+    assert_eq!(ceo.len(), 2);
+    assert!(ceo.iter().all(|a| a.subject.is_none()));
+    // No subject was even requested for the private mailbox.
+    let requests = s.server.received_requests().await.unwrap();
+    for r in requests
+        .iter()
+        .filter(|r| String::from_utf8_lossy(&r.body).contains("ceo@contoso.test"))
+    {
+        let body = String::from_utf8_lossy(&r.body);
+        assert!(
+            !body.contains("FindItem") && !body.contains("Subject"),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_truncated_calendar_view_is_paged_from_the_last_start() {
+    let s = setup("[[users]]\nemail = \"kim@contoso.test\"\n").await;
+    mount_probe(&s.server).await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("GetUserOofSettingsRequest"))
+        .respond_with(xml(sample("getuseroofsettings-response.xml")))
+        .mount(&s.server)
+        .await;
+    let first = find_item_page(
+        &[
+            ("A1", "One", "2030-01-01T09:00:00Z", "2030-01-01T10:00:00Z"),
+            ("A2", "Two", "2030-01-01T11:00:00Z", "2030-01-01T12:00:00Z"),
+        ],
+        false,
+    );
+    let second = find_item_page(
+        &[
+            ("A2", "Two", "2030-01-01T11:00:00Z", "2030-01-01T12:00:00Z"),
+            (
+                "A3",
+                "Three",
+                "2030-01-02T09:00:00Z",
+                "2030-01-02T10:00:00Z",
+            ),
+        ],
+        true,
+    );
+    Mock::given(method("POST"))
+        .and(body_string_contains(r#"StartDate="2030-01-01T11:00:00Z""#))
+        .respond_with(xml(second))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("FindItem"))
+        .respond_with(xml(first))
+        .expect(1)
+        .mount(&s.server)
+        .await;
+    s.engine.full_sync().await;
+    let ids: Vec<_> = s
+        .engine
+        .appointments("kim@contoso.test")
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id.unwrap())
+        .collect();
+    assert_eq!(ids, ["A1", "A2", "A3"]);
+}
+
+#[tokio::test]
+async fn server_busy_fault_and_503_retry_after_are_waited_out_then_retried() {
+    let s = setup("[[users]]\nemail = \"kim@contoso.test\"\n").await;
+    // The probe first meets a 503 with Retry-After 1, then succeeds.
+    Mock::given(method("POST"))
+        .and(body_string_contains("ConvertId"))
+        .respond_with(ResponseTemplate::new(503).insert_header("Retry-After", "1"))
+        .up_to_n_times(1)
+        .mount(&s.server)
+        .await;
+    mount_probe(&s.server).await;
+    // FindItem first meets an ErrorServerBusy fault asking for 200 ms.
+    let busy = sample("error-serverbusy-fault-response.xml").replace("297749", "200");
+    Mock::given(method("POST"))
+        .and(body_string_contains("FindItem"))
+        .respond_with(ResponseTemplate::new(500).set_body_raw(busy.into_bytes(), "text/xml"))
+        .up_to_n_times(1)
+        .mount(&s.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("FindItem"))
+        .respond_with(xml(find_item_page(&[], true)))
+        .mount(&s.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("GetUserOofSettingsRequest"))
+        .respond_with(xml(sample("getuseroofsettings-response.xml")))
+        .mount(&s.server)
+        .await;
+    let report = s.engine.full_sync().await;
+    assert_eq!((report.connected, report.failed), (true, 0));
+    let retries: Vec<String> = s
+        .engine
+        .log()
+        .lines(&Default::default())
+        .into_iter()
+        .filter(|l| l.message.contains("retry"))
+        .map(|l| l.message)
+        .collect();
+    assert_eq!(retries.len(), 2, "{retries:#?}");
+    assert!(
+        retries[0].starts_with("connect: ConvertId: server busy, asked to back off 1000 ms"),
+        "{retries:#?}"
+    );
+    assert!(
+        retries[1].contains("back off 200 ms; retry 1 of 2 in 200 ms"),
+        "{retries:#?}"
+    );
+    assert_eq!(s.engine.status().health, Health::Online);
+}
+
+#[tokio::test]
+async fn wrong_credentials_leave_the_engine_offline_with_the_reason() {
+    let s = setup("[[users]]\nemail = \"kim@contoso.test\"\n").await;
+    Mock::given(method("POST"))
+        .respond_with(
+            ResponseTemplate::new(401).insert_header("WWW-Authenticate", "Basic realm=\"x\""),
+        )
+        .mount(&s.server)
+        .await;
+    let report = s.engine.full_sync().await;
+    assert!(!report.connected);
+    let status = s.engine.status();
+    assert_eq!(status.health, Health::Offline);
+    assert_eq!(
+        status.reason,
+        "ConvertId: authentication failed for the service account (HTTP 401)"
+    );
+}
+
+#[tokio::test]
+async fn malformed_and_denied_mailboxes_fail_alone() {
+    let s = setup(
+        "[[users]]\nemail = \"kim@contoso.test\"\n[[users]]\nemail = \"bad@contoso.test\"\n[[users]]\nemail = \"denied@contoso.test\"\n",
+    )
+    .await;
+    mount_probe(&s.server).await;
+    let page = find_item_page(&[], true);
+    Mock::given(method("POST"))
+        .and(body_string_contains("FindItem"))
+        .and(body_string_contains("bad@contoso.test"))
+        .respond_with(xml(page[..page.len() / 2].to_string()))
+        .mount(&s.server)
+        .await;
+    let denied = r#"<?xml version="1.0" encoding="utf-8"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><s:Fault><faultcode xmlns:a="http://schemas.microsoft.com/exchange/services/2006/types">a:ErrorImpersonateUserDenied</faultcode><faultstring xml:lang="en-US">The account does not have permission to impersonate the requested user.</faultstring><detail><e:ResponseCode xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">ErrorImpersonateUserDenied</e:ResponseCode><e:Message xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">The account does not have permission to impersonate the requested user.</e:Message></detail></s:Fault></s:Body></s:Envelope>"#;
+    Mock::given(method("POST"))
+        .and(body_string_contains("denied@contoso.test"))
+        .respond_with(
+            ResponseTemplate::new(500).set_body_raw(denied.as_bytes().to_vec(), "text/xml"),
+        )
+        .mount(&s.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("FindItem"))
+        .respond_with(xml(page.clone()))
+        .mount(&s.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("GetUserOofSettingsRequest"))
+        .respond_with(xml(sample("getuseroofsettings-response.xml")))
+        .mount(&s.server)
+        .await;
+    let report = s.engine.full_sync().await;
+    assert_eq!(
+        (report.connected, report.mailboxes, report.failed),
+        (true, 3, 2)
+    );
+    let status = s.engine.status();
+    assert_eq!(status.health, Health::Degraded);
+    let kinds: Vec<(String, String)> = status
+        .mailboxes
+        .iter()
+        .filter_map(|m| {
+            m.sync
+                .error
+                .as_ref()
+                .map(|e| (m.email.clone(), e.kind.clone()))
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("bad@contoso.test".to_string(), "malformed".to_string()),
+            (
+                "denied@contoso.test".to_string(),
+                "impersonationDenied".to_string()
+            )
+        ]
+    );
+    assert!(
+        s.engine.state().mailboxes["kim@contoso.test"]
+            .sync
+            .error
+            .is_none()
+    );
+}

@@ -15,12 +15,15 @@
 //!
 //! Everything here is pure: no I/O and no clock; a year or an instant is always an argument.
 
+mod convert;
 mod definition;
 mod duration;
 mod legacy;
+mod rules;
 mod windows;
 mod wire;
 
+pub use convert::{SERVER_YEARS, server_time_zones};
 pub use definition::{
     AbsoluteDateTransition, Period, RecurringDateTransition, RecurringDayTransition,
     TimeZoneDefinition, Transition, TransitionTarget, TransitionsGroup,
@@ -45,6 +48,12 @@ pub enum TimeZoneError {
     /// A Windows zone id CLDR does not list.
     #[error("unknown Windows time zone `{0}`")]
     UnknownWindowsZone(String),
+    /// A definition whose references or values cannot be evaluated.
+    #[error("time zone definition `{id}`: {reason}")]
+    InvalidDefinition { id: String, reason: String },
+    /// A UTC offset of a day or more.
+    #[error("UTC offset of {0} seconds is out of range")]
+    OffsetOutOfRange(i32),
 }
 
 /// Parses an EWS day name (`Sunday`..`Saturday`).

@@ -12,6 +12,7 @@
 //! - [`ews::EwsClient`]: the EWS client implementing [`Exchange`] over HTTPS.
 //! - [`Engine`]: sync, scheduling, state, presence and slots.
 //! - [`api`]: the HTTP API (see `API.md`).
+//! - [`check`]: the step-by-step connection test of `sync-engine check`.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -37,6 +38,7 @@
 //! ```
 
 pub mod api;
+pub mod check;
 pub mod config;
 mod engine;
 pub mod ews;

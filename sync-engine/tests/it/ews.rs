@@ -368,3 +368,130 @@ async fn malformed_and_denied_mailboxes_fail_alone() {
             .is_none()
     );
 }
+
+async fn mount_mailbox_ops(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(body_string_contains("FindItem"))
+        .respond_with(xml(find_item_page(&[], true)))
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("GetUserAvailabilityRequest"))
+        .respond_with(xml(sample("getuseravailability-freebusy-response.xml")))
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("GetUserOofSettingsRequest"))
+        .respond_with(xml(sample("getuseroofsettings-response.xml")))
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn the_connection_test_binary_reports_each_step_and_a_verdict() {
+    let server = MockServer::start().await;
+    mount_probe(&server).await;
+    mount_mailbox_ops(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("engine.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[exchange]\nurl = \"{}/EWS/Exchange.asmx\"\nusername = \"svc@contoso.test\"\n",
+            server.uri()
+        ),
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_sync-engine"))
+        .args(["check", "--config"])
+        .arg(&file)
+        .args(["--mailbox", "demo@contoso.test"])
+        .env("EWS_ENGINE_PASSWORD", "secret")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "[OK  ] Name resolution and connect",
+        "[OK  ] TLS: plain http",
+        "[OK  ] Authentication: svc@contoso.test accepted",
+        "[OK  ] Server version: Connected to Exchange (v15.01.2345.6789)",
+        "[OK  ] Impersonation and calendar read: 0 appointments",
+        "[OK  ] Free/busy read: 2 free/busy events",
+        "[OK  ] OOF read: automatic replies disabled",
+        "[SKIP] Subscribe and receive a test notification",
+        "Verdict: PASSED",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
+    }
+}
+
+#[tokio::test]
+async fn the_connection_test_names_the_fix_for_denied_impersonation() {
+    let s = setup("").await;
+    mount_probe(&s.server).await;
+    let denied = sample("error-serverbusy-fault-response.xml")
+        .replace("a:ErrorServerBusy", "a:ErrorImpersonateUserDenied")
+        .replace(
+            "\n          ErrorServerBusy\n",
+            "ErrorImpersonateUserDenied",
+        );
+    Mock::given(method("POST"))
+        .and(body_string_contains("demo@contoso.test"))
+        .respond_with(ResponseTemplate::new(500).set_body_raw(denied.into_bytes(), "text/xml"))
+        .mount(&s.server)
+        .await;
+    let client = EwsClient::new(&s.engine.config().exchange, Clock::system()).expect("a client");
+    let report = sync_engine::check::run(
+        s.engine.config(),
+        &client,
+        "demo@contoso.test",
+        &Clock::system(),
+    )
+    .await;
+    assert!(!report.passed());
+    let calendar = &report.steps[4];
+    assert_eq!(calendar.name, "Impersonation and calendar read");
+    assert_eq!(calendar.outcome, sync_engine::check::Outcome::Failed);
+    assert!(
+        calendar
+            .fix
+            .as_deref()
+            .unwrap()
+            .contains("ApplicationImpersonation"),
+        "{report}"
+    );
+    assert!(
+        report
+            .to_string()
+            .ends_with("Verdict: FAILED: fix the first failing step and run the check again")
+    );
+}
+
+#[tokio::test]
+async fn the_connection_test_stops_at_a_closed_port() {
+    // Bind then drop a listener: nothing listens on that port any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = Config::parse(
+        "t",
+        &format!("[exchange]\nurl = \"http://127.0.0.1:{port}/EWS/Exchange.asmx\"\nusername = \"u@x.test\"\npassword = \"p\"\n"),
+        |_| None,
+    )
+    .unwrap();
+    let client = EwsClient::new(&config.exchange, Clock::system()).unwrap();
+    let report = sync_engine::check::run(&config, &client, "demo@x.test", &Clock::system()).await;
+    assert_eq!(report.steps.len(), 1, "{report}");
+    assert!(
+        report.steps[0].fix.as_deref().unwrap().contains("port"),
+        "{report}"
+    );
+}

@@ -93,6 +93,23 @@ pub fn write_envelope(
     w.into_bytes()
 }
 
+/// Writes one envelope of a GetStreamingEvents stream in Exchange's exact shape: no XML
+/// declaration (a second one mid-stream is fatal to the EWS Managed API), an unprefixed
+/// `<Envelope xmlns="…soap…">` root (evolution-ews splits on the literal `</Envelope>`), and
+/// `soap11:` Header and Body (EWS.md §6.5).
+pub fn write_streaming_envelope(headers: &Headers, body: impl FnOnce(&mut Writer)) -> Vec<u8> {
+    let mut w = Writer::fragment_with_soap_prefix("soap11");
+    w.start(&Ns::None, "Envelope", &[("xmlns", crate::xml::SOAP_NS)]);
+    w.start(&Ns::Soap, "Header", &[]);
+    headers.write(&mut w);
+    w.end();
+    w.start(&Ns::Soap, "Body", &[]);
+    body(&mut w);
+    w.end();
+    w.end();
+    w.into_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

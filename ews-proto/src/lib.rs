@@ -11,6 +11,7 @@
 //!
 //! **Invariant:** this crate does no I/O and never reads a clock.
 
+pub mod autodiscover;
 pub mod availability;
 pub mod calendar;
 pub mod convert_id;
@@ -19,15 +20,18 @@ pub mod error;
 pub mod folder;
 pub mod header;
 pub mod item;
+pub mod notification;
 pub mod oof;
 pub mod operation;
 pub mod recurrence;
 pub mod response;
+pub mod sync;
+pub mod time_zones;
 pub mod timezone;
 pub mod value;
 pub mod xml;
 
-pub use envelope::{Envelope, write_envelope};
+pub use envelope::{Envelope, write_envelope, write_streaming_envelope};
 pub use error::{MessageXml, ResponseClass, ResponseCode, ResponseStatus, SoapFault};
 pub use header::{
     ConnectingSid, DateTimePrecision, ExchangeVersion, Headers, ServerVersionInfo, TimeZoneContext,

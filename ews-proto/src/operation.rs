@@ -6,19 +6,26 @@
 
 use serde::Serialize;
 
+use crate::autodiscover::{AUTODISCOVER_NS, GetUserSettingsResponse};
 use crate::availability::{GetUserAvailability, GetUserAvailabilityResponse};
 use crate::calendar::{
     CreateItem, CreateItemResponse, DeleteItem, DeleteItemResponse, FindItem, FindItemResponse,
     GetItem, GetItemResponse, UpdateItem, UpdateItemResponse,
 };
 use crate::convert_id::{ConvertId, ConvertIdResponse};
-use crate::envelope::{Envelope, write_envelope};
+use crate::envelope::{Envelope, write_envelope, write_streaming_envelope};
 use crate::error::SoapFault;
 use crate::folder::{FindFolderResponse, GetFolder, GetFolderResponse};
 use crate::header::Headers;
+use crate::notification::{
+    GetEvents, GetEventsResponse, GetStreamingEvents, GetStreamingEventsResponse, SendNotification,
+    SendNotificationResult, Subscribe, SubscribeResponse, Unsubscribe, UnsubscribeResponse,
+};
 use crate::oof::{
     GetUserOofSettings, GetUserOofSettingsResponse, SetUserOofSettings, SetUserOofSettingsResponse,
 };
+use crate::sync::{SyncFolderItems, SyncFolderItemsResponse};
+use crate::time_zones::{GetServerTimeZones, GetServerTimeZonesResponse};
 use crate::xml::{Element, Limits, Ns, ParseError, Writer};
 
 /// A typed EWS request (the element inside `soap:Body` of what a client sends, or of the
@@ -46,6 +53,20 @@ pub enum Request {
     SetUserOofSettings(SetUserOofSettings),
     /// `m:GetUserAvailabilityRequest`
     GetUserAvailability(GetUserAvailability),
+    /// `m:Subscribe`
+    Subscribe(Subscribe),
+    /// `m:GetEvents`
+    GetEvents(GetEvents),
+    /// `m:GetStreamingEvents`
+    GetStreamingEvents(GetStreamingEvents),
+    /// `m:Unsubscribe`
+    Unsubscribe(Unsubscribe),
+    /// `m:SendNotification`
+    SendNotification(SendNotification),
+    /// `m:SyncFolderItems`
+    SyncFolderItems(SyncFolderItems),
+    /// `m:GetServerTimeZones`
+    GetServerTimeZones(GetServerTimeZones),
 }
 
 impl Request {
@@ -62,6 +83,13 @@ impl Request {
             Request::GetUserOofSettings(_) => "GetUserOofSettings",
             Request::SetUserOofSettings(_) => "SetUserOofSettings",
             Request::GetUserAvailability(_) => "GetUserAvailability",
+            Request::Subscribe(_) => "Subscribe",
+            Request::GetEvents(_) => "GetEvents",
+            Request::GetStreamingEvents(_) => "GetStreamingEvents",
+            Request::Unsubscribe(_) => "Unsubscribe",
+            Request::SendNotification(_) => "SendNotification",
+            Request::SyncFolderItems(_) => "SyncFolderItems",
+            Request::GetServerTimeZones(_) => "GetServerTimeZones",
         }
     }
 
@@ -99,6 +127,13 @@ impl Request {
             "GetUserAvailabilityRequest" => {
                 Request::GetUserAvailability(GetUserAvailability::from_xml(e)?)
             }
+            "Subscribe" => Request::Subscribe(Subscribe::from_xml(e)?),
+            "GetEvents" => Request::GetEvents(GetEvents::from_xml(e)?),
+            "GetStreamingEvents" => Request::GetStreamingEvents(GetStreamingEvents::from_xml(e)?),
+            "Unsubscribe" => Request::Unsubscribe(Unsubscribe::from_xml(e)?),
+            "SendNotification" => Request::SendNotification(SendNotification::from_xml(e)?),
+            "SyncFolderItems" => Request::SyncFolderItems(SyncFolderItems::from_xml(e)?),
+            "GetServerTimeZones" => Request::GetServerTimeZones(GetServerTimeZones::from_xml(e)?),
             _ => return Err(unknown(e)),
         })
     }
@@ -116,6 +151,13 @@ impl Request {
             Request::GetUserOofSettings(r) => r.write(w),
             Request::SetUserOofSettings(r) => r.write(w),
             Request::GetUserAvailability(r) => r.write(w),
+            Request::Subscribe(r) => r.write(w),
+            Request::GetEvents(r) => r.write(w),
+            Request::GetStreamingEvents(r) => r.write(w),
+            Request::Unsubscribe(r) => r.write(w),
+            Request::SendNotification(r) => r.write(w),
+            Request::SyncFolderItems(r) => r.write(w),
+            Request::GetServerTimeZones(r) => r.write(w),
         }
     }
 
@@ -161,6 +203,22 @@ pub enum Response {
     SetUserOofSettings(SetUserOofSettingsResponse),
     /// `m:GetUserAvailabilityResponse`
     GetUserAvailability(GetUserAvailabilityResponse),
+    /// `m:SubscribeResponse`
+    Subscribe(SubscribeResponse),
+    /// `m:GetEventsResponse`
+    GetEvents(GetEventsResponse),
+    /// `m:GetStreamingEventsResponse`
+    GetStreamingEvents(GetStreamingEventsResponse),
+    /// `m:UnsubscribeResponse`
+    Unsubscribe(UnsubscribeResponse),
+    /// `m:SendNotificationResult`
+    SendNotificationResult(SendNotificationResult),
+    /// `m:SyncFolderItemsResponse`
+    SyncFolderItems(SyncFolderItemsResponse),
+    /// `m:GetServerTimeZonesResponse`
+    GetServerTimeZones(GetServerTimeZonesResponse),
+    /// SOAP Autodiscover `GetUserSettingsResponseMessage`.
+    GetUserSettings(GetUserSettingsResponse),
 }
 
 impl Response {
@@ -179,6 +237,14 @@ impl Response {
             Response::GetUserOofSettings(_) => "GetUserOofSettings",
             Response::SetUserOofSettings(_) => "SetUserOofSettings",
             Response::GetUserAvailability(_) => "GetUserAvailability",
+            Response::Subscribe(_) => "Subscribe",
+            Response::GetEvents(_) => "GetEvents",
+            Response::GetStreamingEvents(_) => "GetStreamingEvents",
+            Response::Unsubscribe(_) => "Unsubscribe",
+            Response::SendNotificationResult(_) => "SendNotificationResult",
+            Response::SyncFolderItems(_) => "SyncFolderItems",
+            Response::GetServerTimeZones(_) => "GetServerTimeZones",
+            Response::GetUserSettings(_) => "GetUserSettings",
         }
     }
 
@@ -198,6 +264,14 @@ impl Response {
     pub fn from_xml(e: &Element) -> Result<Response, ParseError> {
         if e.is(&Ns::Soap, "Fault") {
             return Ok(Response::Fault(SoapFault::from_xml(e)?));
+        }
+        if e.is(
+            &Ns::Other(AUTODISCOVER_NS.to_owned()),
+            "GetUserSettingsResponseMessage",
+        ) {
+            return Ok(Response::GetUserSettings(
+                GetUserSettingsResponse::from_xml(e)?,
+            ));
         }
         if e.ns != Ns::Messages {
             return Err(unknown(e));
@@ -220,6 +294,21 @@ impl Response {
             "GetUserAvailabilityResponse" => {
                 Response::GetUserAvailability(GetUserAvailabilityResponse::from_xml(e)?)
             }
+            "SubscribeResponse" => Response::Subscribe(SubscribeResponse::from_xml(e)?),
+            "GetEventsResponse" => Response::GetEvents(GetEventsResponse::from_xml(e)?),
+            "GetStreamingEventsResponse" => {
+                Response::GetStreamingEvents(GetStreamingEventsResponse::from_xml(e)?)
+            }
+            "UnsubscribeResponse" => Response::Unsubscribe(UnsubscribeResponse::from_xml(e)?),
+            "SendNotificationResult" => {
+                Response::SendNotificationResult(SendNotificationResult::from_xml(e)?)
+            }
+            "SyncFolderItemsResponse" => {
+                Response::SyncFolderItems(SyncFolderItemsResponse::from_xml(e)?)
+            }
+            "GetServerTimeZonesResponse" => {
+                Response::GetServerTimeZones(GetServerTimeZonesResponse::from_xml(e)?)
+            }
             _ => return Err(unknown(e)),
         })
     }
@@ -239,14 +328,38 @@ impl Response {
             Response::GetUserOofSettings(r) => r.write(w),
             Response::SetUserOofSettings(r) => r.write(w),
             Response::GetUserAvailability(r) => r.write(w),
+            Response::Subscribe(r) => r.write(w),
+            Response::GetEvents(r) => r.write(w),
+            Response::GetStreamingEvents(r) => r.write(w),
+            Response::Unsubscribe(r) => r.write(w),
+            Response::SendNotificationResult(r) => r.write(w),
+            Response::SyncFolderItems(r) => r.write(w),
+            Response::GetServerTimeZones(r) => r.write(w),
+            Response::GetUserSettings(r) => r.write(w),
         }
     }
 
     /// Writes a whole response document (server shape: `s:` prefix). Pass headers with a
     /// `ServerVersionInfo` for normal responses (the EWS Managed API requires a header);
     /// faults may have empty headers.
+    ///
+    /// GetStreamingEvents responses get the streaming shape
+    /// ([`write_streaming_envelope`]).
     pub fn write(&self, headers: &Headers) -> Vec<u8> {
+        if matches!(self, Response::GetStreamingEvents(_)) {
+            return write_streaming_envelope(headers, |w| self.write_body(w));
+        }
         write_envelope("s", headers, |w| self.write_body(w))
+    }
+
+    /// True if this body is a response rather than a request: a fault, an `…Response`
+    /// element, the push listener's `SendNotificationResult`, or Autodiscover's
+    /// `…ResponseMessage`.
+    pub fn is_response_element(e: &Element) -> bool {
+        e.is(&Ns::Soap, "Fault")
+            || e.name.ends_with("Response")
+            || e.name.ends_with("ResponseMessage")
+            || e.is(&Ns::Messages, "SendNotificationResult")
     }
 }
 
@@ -276,8 +389,7 @@ impl Message {
     /// Parses and classifies any EWS message.
     pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Message, ParseError> {
         let env = Envelope::parse(bytes, limits)?;
-        let is_response = env.is_fault() || env.body.name.ends_with("Response");
-        let body = if is_response {
+        let body = if Response::is_response_element(&env.body) {
             MessageBody::Response(Response::parse(&env)?)
         } else {
             MessageBody::Request(Request::parse(&env)?)

@@ -61,8 +61,13 @@ impl<T: Payload> Responses<T> {
 
     /// Reads `m:{Op}Response`.
     pub fn from_xml(e: &Element) -> Result<Responses<T>, ParseError> {
-        let expected = Self::element_name();
-        if !e.is(&Ns::Messages, &expected) {
+        Self::from_xml_named(e, &Self::element_name())
+    }
+
+    /// Reads the skeleton under another element name (`m:SendNotification` carries a
+    /// response body).
+    pub fn from_xml_named(e: &Element, expected: &str) -> Result<Responses<T>, ParseError> {
+        if !e.is(&Ns::Messages, expected) {
             return Err(e.unexpected(format!("m:{expected}")));
         }
         let list = e.required_child(&Ns::Messages, "ResponseMessages")?;
@@ -81,8 +86,13 @@ impl<T: Payload> Responses<T> {
 
     /// Writes `m:{Op}Response`.
     pub fn write(&self, w: &mut Writer) {
+        self.write_named(w, &Self::element_name());
+    }
+
+    /// Writes the skeleton under another element name.
+    pub fn write_named(&self, w: &mut Writer, element_name: &str) {
         let m = Ns::Messages;
-        w.start_declaring(&m, &Self::element_name(), &[], &[Ns::Types]);
+        w.start_declaring(&m, element_name, &[], &[Ns::Types]);
         w.start(&m, "ResponseMessages", &[]);
         let tag = format!("{}ResponseMessage", T::OPERATION);
         for msg in &self.messages {

@@ -760,7 +760,12 @@ impl Writer {
 
     /// A writer for a fragment: no XML declaration. Used by tests and snapshots.
     pub fn fragment() -> Writer {
-        let mut w = Writer::new();
+        Writer::fragment_with_soap_prefix("s")
+    }
+
+    /// A fragment writer with the given SOAP prefix.
+    pub fn fragment_with_soap_prefix(soap_prefix: &'static str) -> Writer {
+        let mut w = Writer::with_soap_prefix(soap_prefix);
         w.out.clear();
         w
     }

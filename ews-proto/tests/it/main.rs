@@ -5,4 +5,5 @@
 
 mod availability;
 mod calendar;
+mod notifications;
 mod samples;

@@ -6,7 +6,7 @@
 //! with `include_str!` and parsed once on first use.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use chrono::{DateTime, Offset, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -121,7 +121,13 @@ pub fn iana_to_windows(tz: Tz) -> Option<&'static str> {
     if let Some(&index) = tables.by_iana.get(tz.name()) {
         return Some(tables.zones[index].id);
     }
-    tables
+    // The comparison takes milliseconds; remember its answer per zone.
+    static LINKS: OnceLock<Mutex<HashMap<Tz, Option<&'static str>>>> = OnceLock::new();
+    let links = LINKS.get_or_init(Mutex::default);
+    if let Some(known) = links.lock().ok().and_then(|map| map.get(&tz).copied()) {
+        return known;
+    }
+    let found = tables
         .zones
         .iter()
         .find(|zone| {
@@ -129,7 +135,11 @@ pub fn iana_to_windows(tz: Tz) -> Option<&'static str> {
                 .iter()
                 .any(|(_, listed)| same_offsets(*listed, tz))
         })
-        .map(|zone| zone.id)
+        .map(|zone| zone.id);
+    if let Ok(mut map) = links.lock() {
+        map.insert(tz, found);
+    }
+    found
 }
 
 /// Whether two zones have the same UTC offset at every instant from 1970 to 2040.

@@ -7,3 +7,4 @@ mod availability;
 mod calendar;
 mod notifications;
 mod samples;
+mod timezone;

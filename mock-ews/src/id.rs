@@ -15,6 +15,77 @@ use chrono::{DateTime, Utc};
 const MAGIC: [u8; 3] = [0x00, 0x03, 0x24];
 const KIND_ITEM: u8 = 1;
 const KIND_OCCURRENCE: u8 = 2;
+const KIND_FOLDER: u8 = 3;
+
+/// The folders a mailbox has (the mock stores items only in the calendar).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FolderKind {
+    Root,
+    MsgFolderRoot,
+    Calendar,
+    Inbox,
+    DeletedItems,
+}
+
+impl FolderKind {
+    const ALL: [(FolderKind, &'static str, u8); 5] = [
+        (FolderKind::Root, "root", 1),
+        (FolderKind::MsgFolderRoot, "msgfolderroot", 2),
+        (FolderKind::Calendar, "calendar", 3),
+        (FolderKind::Inbox, "inbox", 4),
+        (FolderKind::DeletedItems, "deleteditems", 5),
+    ];
+
+    /// The folder for a `DistinguishedFolderId/@Id`.
+    pub fn from_distinguished(id: &str) -> Option<FolderKind> {
+        Self::ALL
+            .iter()
+            .find(|(_, n, _)| *n == id)
+            .map(|(k, _, _)| *k)
+    }
+
+    fn code(self) -> u8 {
+        Self::ALL
+            .iter()
+            .find(|(k, _, _)| *k == self)
+            .map_or(0, |(_, _, c)| *c)
+    }
+
+    /// The display name Exchange shows.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            FolderKind::Root => "Top of Information Store",
+            FolderKind::MsgFolderRoot => "Top of Information Store",
+            FolderKind::Calendar => "Calendar",
+            FolderKind::Inbox => "Inbox",
+            FolderKind::DeletedItems => "Deleted Items",
+        }
+    }
+}
+
+/// Encodes a folder id.
+pub fn folder_id(mailbox: u32, kind: FolderKind) -> String {
+    let mut b = Vec::with_capacity(9);
+    b.extend_from_slice(&MAGIC);
+    b.push(KIND_FOLDER);
+    b.extend_from_slice(&mailbox.to_be_bytes());
+    b.push(kind.code());
+    STANDARD.encode(b)
+}
+
+/// Decodes a folder id.
+pub fn parse_folder_id(id: &str) -> Option<(u32, FolderKind)> {
+    let b = STANDARD.decode(id.trim()).ok()?;
+    if b.len() != 9 || b[..3] != MAGIC || b[3] != KIND_FOLDER {
+        return None;
+    }
+    let mailbox = u32::from_be_bytes(b[4..8].try_into().ok()?);
+    let kind = FolderKind::ALL
+        .iter()
+        .find(|(_, _, c)| *c == b[8])
+        .map(|(k, _, _)| *k)?;
+    Some((mailbox, kind))
+}
 
 /// What an id refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +213,18 @@ mod tests {
         );
         assert_ne!(item_id(3, 42, 7), item_id(3, 42, 8));
         assert_ne!(change_key(42, 7), change_key(42, 8));
+    }
+
+    #[test]
+    fn folder_ids_round_trip() {
+        let id = folder_id(7, FolderKind::Calendar);
+        assert_eq!(parse_folder_id(&id), Some((7, FolderKind::Calendar)));
+        assert_eq!(parse_id(&id), None, "a folder id is not an item id");
+        assert_eq!(parse_folder_id(&item_id(7, 1, 1)), None);
+        assert_eq!(
+            FolderKind::from_distinguished("calendar"),
+            Some(FolderKind::Calendar)
+        );
     }
 
     #[test]

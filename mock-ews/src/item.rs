@@ -123,11 +123,11 @@ impl CalendarItem {
         }
     }
 
-    /// What a CalendarView between `from` and `to` shows of this item: items that overlap the
-    /// window (`start < to && end > from`, plus zero-length items at `from`).
+    /// What a CalendarView between `from` and `to` shows of this item: EWS's documented test
+    /// `Start < EndDate && End >= StartDate` (EWS.md §3.1), so an item ending exactly at the
+    /// window start is included, one starting exactly at its end is not.
     pub fn view(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<ViewEntry<'_>> {
-        let overlaps =
-            |s: DateTime<Utc>, e: DateTime<Utc>| s < to && (e > from || (s == e && s >= from));
+        let overlaps = |s: DateTime<Utc>, e: DateTime<Utc>| s < to && e >= from;
         match self.series() {
             None => {
                 if overlaps(self.start, self.end) {

@@ -23,11 +23,14 @@ mod server;
 mod soap;
 mod spec;
 mod store;
+mod wire;
 mod world;
 mod zone;
 
 pub use crate::error::{ItemError, StoreError, WorldError};
-pub use crate::id::{IdTarget, change_key, item_id, occurrence_id, parse_id};
+pub use crate::id::{
+    FolderKind, IdTarget, change_key, folder_id, item_id, occurrence_id, parse_folder_id, parse_id,
+};
 pub use crate::item::{CalendarItem, OccurrenceInfo, OccurrenceOverride, ViewEntry};
 pub use crate::journal::{BackoffViolation, Journal, JournalEntry, Outcome};
 pub use crate::server::{AppState, DEFAULT_MAX_BODY, MockEws, MockEwsBuilder, StartError, app};

@@ -4,12 +4,13 @@
 //! Anything not implemented answers the HTTP 500 `ErrorInvalidRequest` fault real Exchange
 //! gives for an unknown operation (EWS.md §9), never a crash or an empty 200.
 
+mod calendar;
 mod common;
 mod convert_id;
 mod oof;
 mod time;
 
-use ews_proto::{Envelope, ExchangeVersion, Ns};
+use ews_proto::{Envelope, ExchangeVersion, Ns, Request};
 
 use crate::journal::Outcome;
 use crate::soap::SoapFault;
@@ -145,6 +146,13 @@ fn run(ctx: &Ctx<'_>, operation: &str) -> Reply {
         "ConvertId" => convert_id::convert_id(ctx),
         "GetUserOofSettingsRequest" => oof::get(ctx),
         "SetUserOofSettingsRequest" => oof::set(ctx),
+        "GetFolder" | "FindItem" | "GetItem" => match Request::from_xml(&ctx.envelope.body) {
+            Ok(Request::GetFolder(r)) => calendar::get_folder(ctx, &r),
+            Ok(Request::FindItem(r)) => calendar::find_item(ctx, &r),
+            Ok(Request::GetItem(r)) => calendar::get_item(ctx, &r),
+            Ok(_) => unsupported(operation),
+            Err(err) => Reply::Fault(crate::server::parse_fault(&err)),
+        },
         _ => unsupported(operation),
     }
 }

@@ -1,5 +1,6 @@
 //! Integration tests of mock-ews over real loopback sockets.
 
+mod calendar;
 mod control;
 mod ews;
 mod support;

@@ -141,3 +141,12 @@ pub(crate) async fn office() -> MockEws {
         .await
         .expect("server starts")
 }
+
+/// One mailbox with a public and a private item on 24 Mar 2026 and a reviewer account.
+pub(crate) fn world_with_reviewer() -> WorldSpec {
+    WorldSpec::from_yaml(
+        "mailboxes:\n  - smtp: a@x.com\n    calendar:\n      - { subject: Public, start: 2026-03-24 09:00, duration: 1h }\n      - { subject: Secret, start: 2026-03-24 11:00, duration: 1h, sensitivity: private }\naccounts:\n  - { user: rev, password: rev-pw, delegate: { a@x.com: reviewer } }\n",
+        "reviewer world",
+    )
+    .expect("reviewer world")
+}

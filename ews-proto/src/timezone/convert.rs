@@ -420,8 +420,8 @@ fn best_match(
         let matching: Vec<i32> = wanted
             .iter()
             .filter(|(year, data)| {
-                usize::try_from(year - *MATCH_YEARS.start())
-                    .ok()
+                year.checked_sub(*MATCH_YEARS.start())
+                    .and_then(|i| usize::try_from(i).ok())
                     .and_then(|i| zone_years.get(i))
                     == Some(data)
             })
@@ -1012,6 +1012,10 @@ mod tests {
             Some(chrono_tz::America::Los_Angeles)
         );
         assert_eq!(sample_2006.to_iana_in(2026), None);
+        // Years from the wire can be anything; outside 1970-2037 nothing matches.
+        for year in [i32::MIN, -1, 0, 1969, 2038, i32::MAX] {
+            assert_eq!(sample_2006.to_iana_in(year), None, "{year}");
+        }
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! ```
 
 use chrono::{FixedOffset, NaiveDateTime, Weekday};
+use serde::{Deserialize, Serialize};
 
 use super::XsDuration;
 
@@ -21,7 +22,7 @@ use super::XsDuration;
 ///
 /// A definition may carry only its id (`<t:TimeZoneDefinition Id="Pacific Standard Time"/>`
 /// in a `TimeZoneContext`); then the three lists are empty and the id alone names the zone.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeZoneDefinition {
     /// The Windows zone id (`Id` attribute).
     pub id: String,
@@ -64,7 +65,7 @@ impl TimeZoneDefinition {
 }
 
 /// A `t:Period`: one offset the zone uses, e.g. `Bias="-PT60M" Name="Standard" Id="std"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Period {
     /// UTC = local + bias, so UTC+01:00 has bias `-PT60M`.
     pub bias: XsDuration,
@@ -75,7 +76,7 @@ pub struct Period {
 }
 
 /// A `t:TransitionsGroup`: the rules of one era of the zone (a year's DST rules).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransitionsGroup {
     /// The id `To Kind="Group"` refers to.
     pub id: String,
@@ -84,7 +85,7 @@ pub struct TransitionsGroup {
 }
 
 /// The target of a transition: `<t:To Kind="Period">std</t:To>` or `Kind="Group"`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TransitionTarget {
     /// Switch to the period with this id.
     Period(String),
@@ -110,7 +111,7 @@ impl TransitionTarget {
 }
 
 /// One element of `Transitions` or of a `TransitionsGroup`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Transition {
     /// `t:Transition`: applies from the start (the first entry of `Transitions`).
     Always(TransitionTarget),
@@ -149,17 +150,18 @@ impl Transition {
 /// Exchange writes the date-time without a zone (`2007-01-01T00:00:00`: local wall time,
 /// in the period in effect before the transition); the EWS Managed API converts it to UTC
 /// (`2007-01-01T08:00:00.000Z` for Pacific). Both are kept as sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AbsoluteDateTransition {
     pub to: TransitionTarget,
     /// The date-time as written, without its zone suffix.
     pub date_time: NaiveDateTime,
     /// The zone suffix: `None` for a local wall time, `Some(+00:00)` for `Z`.
+    #[serde(with = "offset_text")]
     pub offset: Option<FixedOffset>,
 }
 
 /// `t:RecurringDayTransition`: `To`, `TimeOffset`, `Month`, `DayOfWeek`, `Occurrence`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecurringDayTransition {
     pub to: TransitionTarget,
     /// Local time of day of the switch, in the period in effect before it (`PT120M` = 02:00).
@@ -172,7 +174,7 @@ pub struct RecurringDayTransition {
 }
 
 /// `t:RecurringDateTransition`: `To`, `TimeOffset`, `Month`, `Day`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecurringDateTransition {
     pub to: TransitionTarget,
     /// Local time of day of the switch, in the period in effect before it.
@@ -181,4 +183,64 @@ pub struct RecurringDateTransition {
     pub month: u32,
     /// 1..=31.
     pub day: u32,
+}
+
+/// `Option<FixedOffset>` as `"+01:00"` text (chrono gives `FixedOffset` no serde form).
+mod offset_text {
+    use chrono::FixedOffset;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        offset: &Option<FixedOffset>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match offset {
+            Some(offset) => s.collect_str(offset),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<FixedOffset>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| text.parse().map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serializes_to_json_and_back() {
+        let def = TimeZoneDefinition {
+            id: "X".into(),
+            name: None,
+            periods: vec![Period {
+                bias: XsDuration::from_minutes(-60),
+                name: "Standard".into(),
+                id: "std".into(),
+            }],
+            transitions_groups: Vec::new(),
+            transitions: vec![Transition::AbsoluteDate(AbsoluteDateTransition {
+                to: TransitionTarget::Period("std".into()),
+                date_time: chrono::NaiveDate::from_ymd_opt(2007, 1, 1)
+                    .unwrap()
+                    .and_hms_opt(8, 0, 0)
+                    .unwrap(),
+                offset: FixedOffset::east_opt(0),
+            })],
+        };
+        let json = serde_json::to_string(&def).unwrap();
+        assert!(
+            json.contains(r#""bias":"-PT60M""#) && json.contains(r#""offset":"+00:00""#),
+            "{json}"
+        );
+        assert_eq!(
+            serde_json::from_str::<TimeZoneDefinition>(&json).unwrap(),
+            def
+        );
+    }
 }

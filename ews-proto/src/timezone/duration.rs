@@ -10,6 +10,8 @@ use std::str::FromStr;
 
 use super::TimeZoneError;
 
+/// Serialized as its `xs:duration` text (`"-PT60M"`), as `ews-kit decode` shows it.
+///
 /// A signed `xs:duration` in whole seconds (for example a period's `Bias` or a transition's
 /// `TimeOffset`).
 ///
@@ -63,6 +65,19 @@ impl fmt::Display for XsDuration {
         } else {
             write!(f, "{sign}PT{minutes}M{seconds}S")
         }
+    }
+}
+
+impl serde::Serialize for XsDuration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for XsDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -221,6 +236,17 @@ mod tests {
             let d = XsDuration::from_seconds(seconds);
             assert_eq!(d.to_string().parse::<XsDuration>().unwrap(), d);
         }
+    }
+
+    #[test]
+    fn serializes_as_its_text() {
+        let d = XsDuration::from_minutes(-60);
+        assert_eq!(serde_json::to_string(&d).unwrap(), r#""-PT60M""#);
+        assert_eq!(
+            serde_json::from_str::<XsDuration>(r#""P0DT8H0M0.0S""#).unwrap(),
+            XsDuration::from_minutes(480)
+        );
+        assert!(serde_json::from_str::<XsDuration>(r#""P1Y""#).is_err());
     }
 
     #[test]

@@ -15,9 +15,10 @@
 //! `Time` local). `Month` 0 means the zone has no daylight time.
 
 use chrono::{NaiveTime, Weekday};
+use serde::{Deserialize, Serialize};
 
 /// A `t:TimeZone` (`SerializableTimeZone`) block.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LegacyTimeZone {
     /// Base bias in minutes: UTC = local + bias (Pacific: 480).
     pub bias_minutes: i32,
@@ -28,7 +29,7 @@ pub struct LegacyTimeZone {
 }
 
 /// `t:StandardTime` / `t:DaylightTime` (`SerializableTimeZoneTime`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TimeChange {
     /// Added to the base bias while this time is in effect, in minutes.
     pub bias_minutes: i32,
@@ -76,7 +77,7 @@ impl LegacyTimeZone {
 ///
 /// Clients usually send only the name (`<t:MeetingTimeZone TimeZoneName="Pacific Standard
 /// Time"/>`); the full form adds `BaseOffset` and `Standard`/`Daylight` changes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MeetingTimeZone {
     /// The `TimeZoneName` attribute: a Windows zone id.
     pub time_zone_name: Option<String>,
@@ -87,7 +88,7 @@ pub struct MeetingTimeZone {
 }
 
 /// `t:Standard` / `t:Daylight` of a `MeetingTimeZone` (`TimeChangeType`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MeetingTimeChange {
     /// `TimeZoneName` attribute, if any.
     pub time_zone_name: Option<String>,
@@ -100,7 +101,7 @@ pub struct MeetingTimeChange {
 }
 
 /// The date part of a `TimeChangeType`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MeetingTimeChangeDate {
     /// `RelativeYearlyRecurrence`: the n-th (`First`..`Fourth`, `Last`) weekday of a month.
     Relative {

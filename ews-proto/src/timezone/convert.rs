@@ -11,7 +11,8 @@ use super::rules::{
     windows_zone_years,
 };
 use super::{
-    AbsoluteDateTransition, LegacyTimeZone, Period, RecurringDayTransition, TimeChange,
+    AbsoluteDateTransition, LegacyTimeZone, MeetingTimeChange, MeetingTimeChangeDate,
+    MeetingTimeZone, Period, RecurringDateTransition, RecurringDayTransition, TimeChange,
     TimeZoneDefinition, TimeZoneError, Transition, TransitionTarget, TransitionsGroup, XsDuration,
     iana_to_windows, windows_to_iana, windows_zone, windows_zones,
 };
@@ -583,6 +584,107 @@ impl LegacyTimeZone {
     }
 }
 
+impl MeetingTimeZone {
+    /// The rules as a definition: `BaseOffset` with `Standard`/`Daylight` changes becomes a
+    /// one-group definition (`RecurringDayTransition`s, or `RecurringDateTransition`s for
+    /// `AbsoluteDate` changes), `BaseOffset` alone a fixed offset, and a bare
+    /// `TimeZoneName` an id-only definition of that Windows zone.
+    pub fn to_definition(&self) -> Result<TimeZoneDefinition, TimeZoneError> {
+        let id = self.time_zone_name.clone().unwrap_or_default();
+        let Some(base) = self.base_offset else {
+            return match &self.time_zone_name {
+                Some(name) => Ok(TimeZoneDefinition::id_only(name.clone())),
+                None => Err(TimeZoneError::InvalidDefinition {
+                    id,
+                    reason: "MeetingTimeZone has neither TimeZoneName nor BaseOffset".into(),
+                }),
+            };
+        };
+        let period = |id: &str, name: &str, extra: XsDuration| Period {
+            bias: XsDuration::from_seconds(base.seconds() + extra.seconds()),
+            name: name.into(),
+            id: id.into(),
+        };
+        let (periods, transitions) = match &self.changes {
+            Some((standard, daylight)) => (
+                vec![
+                    period("std", "Standard", standard.offset),
+                    period("dlt", "Daylight", daylight.offset),
+                ],
+                vec![
+                    meeting_transition(standard, "std"),
+                    meeting_transition(daylight, "dlt"),
+                ],
+            ),
+            None => (
+                vec![period("std", "Standard", XsDuration::ZERO)],
+                vec![Transition::Always(TransitionTarget::Period("std".into()))],
+            ),
+        };
+        Ok(TimeZoneDefinition {
+            id,
+            name: None,
+            periods,
+            transitions_groups: vec![TransitionsGroup {
+                id: "0".into(),
+                transitions,
+            }],
+            transitions: vec![Transition::Always(TransitionTarget::Group("0".into()))],
+        })
+    }
+
+    /// The IANA zone: the Windows zone named by `TimeZoneName` if CLDR knows it, else the
+    /// zone matching the offsets (as [`TimeZoneDefinition::to_iana`]).
+    pub fn to_iana(&self) -> Option<Tz> {
+        if let Some(tz) = self.time_zone_name.as_deref().and_then(windows_to_iana) {
+            return Some(tz);
+        }
+        let mut definition = self.to_definition().ok()?;
+        definition.id.clear();
+        definition.to_iana()
+    }
+
+    /// The instant of a local wall time (an Exchange 2007 request's zone-less value on an
+    /// item carrying this element), as [`TimeZoneDefinition::to_utc`]. Explicit offsets
+    /// win over the name.
+    pub fn to_utc(&self, local: NaiveDateTime) -> Result<DateTime<Utc>, TimeZoneError> {
+        self.to_definition()?.to_utc(local)
+    }
+
+    /// The UTC offset at an instant, as [`TimeZoneDefinition::offset_at`].
+    pub fn offset_at(&self, utc: DateTime<Utc>) -> Result<FixedOffset, TimeZoneError> {
+        self.to_definition()?.offset_at(utc)
+    }
+}
+
+fn meeting_transition(change: &MeetingTimeChange, period: &str) -> Transition {
+    let to = TransitionTarget::Period(period.into());
+    let time_offset = XsDuration::from_seconds(i64::from(
+        chrono::Timelike::num_seconds_from_midnight(&change.time),
+    ));
+    match change.when {
+        MeetingTimeChangeDate::Relative {
+            day_of_week,
+            index,
+            month,
+        } => Transition::RecurringDay(RecurringDayTransition {
+            to,
+            time_offset,
+            month,
+            day_of_week,
+            occurrence: if index >= 5 { -1 } else { i32::from(index) },
+        }),
+        MeetingTimeChangeDate::Absolute(date) => {
+            Transition::RecurringDate(RecurringDateTransition {
+                to,
+                time_offset,
+                month: chrono::Datelike::month(&date),
+                day: chrono::Datelike::day(&date),
+            })
+        }
+    }
+}
+
 fn recurring(change: &TimeChange, to: TransitionTarget) -> Transition {
     Transition::RecurringDay(RecurringDayTransition {
         to,
@@ -1054,6 +1156,119 @@ mod tests {
                 .to_string()
                 .contains("a day or more")
         );
+    }
+
+    #[test]
+    fn meeting_time_zones_resolve_by_name_or_by_offsets() {
+        let named = MeetingTimeZone {
+            time_zone_name: Some("Pacific Standard Time".into()),
+            base_offset: None,
+            changes: None,
+        };
+        assert_eq!(named.to_iana(), Some(chrono_tz::America::Los_Angeles));
+        assert_eq!(
+            named.to_utc(at(2013, 9, 21, 12, 0)).unwrap(),
+            utc(2013, 9, 21, 19, 0)
+        );
+        let change = |offset: i64, index: u8, month: u32| MeetingTimeChange {
+            time_zone_name: None,
+            offset: XsDuration::from_minutes(offset),
+            when: MeetingTimeChangeDate::Relative {
+                day_of_week: Weekday::Sun,
+                index,
+                month,
+            },
+            time: chrono::NaiveTime::from_hms_opt(2, 0, 0).unwrap(),
+        };
+        let full = MeetingTimeZone {
+            time_zone_name: None,
+            base_offset: Some(XsDuration::from_minutes(480)),
+            changes: Some((change(0, 1, 11), change(-60, 2, 3))),
+        };
+        assert_eq!(full.to_iana(), Some(chrono_tz::America::Los_Angeles));
+        assert_eq!(
+            full.offset_at(utc(2026, 7, 1, 0, 0))
+                .unwrap()
+                .local_minus_utc(),
+            -7 * 3600
+        );
+        assert_eq!(
+            full.to_utc(at(2026, 3, 8, 2, 30)).unwrap(),
+            utc(2026, 3, 8, 10, 30)
+        );
+        let fixed = MeetingTimeZone {
+            time_zone_name: None,
+            base_offset: Some(XsDuration::from_minutes(-330)),
+            changes: None,
+        };
+        assert_eq!(fixed.to_iana(), Some(chrono_tz::Asia::Calcutta));
+        let absolute = MeetingTimeZone {
+            changes: Some((
+                MeetingTimeChange {
+                    when: MeetingTimeChangeDate::Absolute(
+                        NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(),
+                    ),
+                    ..change(0, 1, 1)
+                },
+                MeetingTimeChange {
+                    when: MeetingTimeChangeDate::Absolute(
+                        NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+                    ),
+                    ..change(-60, 1, 1)
+                },
+            )),
+            ..full.clone()
+        };
+        assert_eq!(
+            absolute
+                .offset_at(utc(2026, 9, 30, 12, 0))
+                .unwrap()
+                .local_minus_utc(),
+            -7 * 3600
+        );
+        assert_eq!(
+            absolute
+                .offset_at(utc(2026, 10, 1, 12, 0))
+                .unwrap()
+                .local_minus_utc(),
+            -8 * 3600
+        );
+        let empty = MeetingTimeZone {
+            time_zone_name: None,
+            base_offset: None,
+            changes: None,
+        };
+        assert!(
+            empty
+                .to_utc(at(2026, 1, 1, 0, 0))
+                .unwrap_err()
+                .to_string()
+                .contains("neither")
+        );
+    }
+
+    #[test]
+    fn local_times_round_trip_for_every_server_definition() {
+        for def in server_time_zones(None).unwrap() {
+            let compiled = def.compile().unwrap();
+            let start = rules::unix(2024, 1, 1);
+            // Every 11 hours for two years: every hour of the day, both DST seasons.
+            for i in 0..(2 * 365 * 24 / 11) {
+                let instant = start + i * 11 * 3600;
+                let offset = compiled.offset_at(instant);
+                let local = from_unix(instant + i64::from(offset));
+                let back = resolve_local(local, |at| compiled.offset_at(at)).timestamp();
+                // A repeated local time resolves to its first instant.
+                assert!(
+                    back == instant
+                        || (back < instant
+                            && back + i64::from(compiled.offset_at(back))
+                                == instant + i64::from(offset)),
+                    "{} at {local}: {back} vs {instant}",
+                    def.id
+                );
+            }
+        }
     }
 
     #[test]

@@ -60,7 +60,8 @@ pub struct FindItem {
     pub item_shape: Shape,
     /// The view, if any (without one Exchange returns everything, unexpanded).
     pub view: Option<ItemView>,
-    /// `Restriction`, `SortOrder`, `GroupBy`, `QueryString`, kept as data.
+    /// `GroupBy`, `Restriction`, `SortOrder`, `QueryString`, kept as data and written
+    /// back at their schema positions.
     pub other: Vec<Element>,
     /// `m:ParentFolderIds`
     pub parent_folder_ids: Vec<FolderRef>,
@@ -133,10 +134,15 @@ impl FindItem {
             }
             None => {}
         }
-        for o in &self.other {
+        // GroupBy, Restriction and SortOrder precede ParentFolderIds; QueryString follows it.
+        let is_query = |o: &&Element| o.is(&m, "QueryString");
+        for o in self.other.iter().filter(|o| !is_query(o)) {
             w.element(o);
         }
         FolderRef::write_list(w, "ParentFolderIds", &self.parent_folder_ids);
+        for o in self.other.iter().filter(is_query) {
+            w.element(o);
+        }
         w.end();
     }
 }

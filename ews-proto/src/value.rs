@@ -231,7 +231,7 @@ macro_rules! str_enum {
                 match s.trim() {
                     $($wire => Ok($name::$variant),)+
                     _ => Err($crate::value::BadEnum {
-                        expected: concat!($($wire, "|"),+),
+                        expected: concat!($($wire, "|"),+).trim_end_matches('|'),
                     }),
                 }
             }

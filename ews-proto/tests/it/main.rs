@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod availability;
+mod bad_input;
 mod calendar;
 mod notifications;
 mod samples;
 mod timezone;
+mod written;

@@ -64,8 +64,15 @@ impl TimeZoneDefinition {
             .map_or(tz.name(), |zone| zone.display_name)
             .to_owned();
         let offset = tz_offset(tz);
-        let is_daylight =
-            |at: i64| tz.offset_from_utc_datetime(&from_unix(at)).dst_offset() != TimeDelta::zero();
+        // Only for one-way changes; DST years name their periods by size (see `Pattern`).
+        let kind_at = |at: i64| {
+            let dst = tz.offset_from_utc_datetime(&from_unix(at)).dst_offset();
+            if dst == TimeDelta::zero() {
+                Kind::Standard
+            } else {
+                Kind::Daylight
+            }
+        };
         let mut builder = Builder::default();
         let mut previous: Option<Pattern> = None;
         for year in years {
@@ -75,21 +82,11 @@ impl TimeZoneDefinition {
             let Some(new_year) = new_year else { continue };
             match &pattern {
                 Pattern::Irregular => {
-                    let start = offset(rules::unix(year, 1, 1));
-                    let kind = if is_daylight(rules::unix(year, 1, 1)) {
-                        Kind::Daylight
-                    } else {
-                        Kind::Standard
-                    };
-                    let period = builder.period(kind, start);
+                    let start = rules::unix(year, 1, 1);
+                    let period = builder.period(kind_at(start), offset(start));
                     builder.switch(TransitionTarget::Period(period), new_year);
                     for change in &data.changes {
-                        let kind = if is_daylight(change.at) {
-                            Kind::Daylight
-                        } else {
-                            Kind::Standard
-                        };
-                        let period = builder.period(kind, change.after);
+                        let period = builder.period(kind_at(change.at), change.after);
                         builder.push(Transition::AbsoluteDate(AbsoluteDateTransition {
                             to: TransitionTarget::Period(period),
                             date_time: change.local_before(),
@@ -233,6 +230,19 @@ impl TimeZoneDefinition {
                         });
                     };
                     let to = self.period_offset(period)?;
+                    if let Transition::RecurringDay(RecurringDayTransition { time_offset, .. })
+                    | Transition::RecurringDate(RecurringDateTransition {
+                        time_offset, ..
+                    }) = transition
+                        && time_offset.seconds().abs() > MAX_OFFSET
+                    {
+                        return Err(TimeZoneError::InvalidDefinition {
+                            id: self.id.clone(),
+                            reason: format!(
+                                "group `{id}`: TimeOffset {time_offset} is not a time of day"
+                            ),
+                        });
+                    }
                     let when = match transition {
                         Transition::Always(_) => When::Always,
                         Transition::AbsoluteDate(t) => When::Once(t.date_time),
@@ -349,7 +359,8 @@ impl Target {
                         let last = rules::days_in_month(y, *month);
                         let date = NaiveDate::from_ymd_opt(y, *month, (*day).min(last));
                         if let Some(midnight) = date.and_then(|d| d.and_hms_opt(0, 0, 0)) {
-                            changes.push((midnight.and_utc().timestamp() + time, *to));
+                            changes
+                                .push((midnight.and_utc().timestamp().saturating_add(*time), *to));
                         }
                     }
                 }
@@ -601,7 +612,7 @@ impl MeetingTimeZone {
             };
         };
         let period = |id: &str, name: &str, extra: XsDuration| Period {
-            bias: XsDuration::from_seconds(base.seconds() + extra.seconds()),
+            bias: XsDuration::from_seconds(base.seconds().saturating_add(extra.seconds())),
             name: name.into(),
             id: id.into(),
         };
@@ -1149,6 +1160,17 @@ mod tests {
                 .contains("no Period with Id `std`")
         );
         let mut def = sample_definition("getservertimezones-response.xml");
+        let Transition::RecurringDay(day) = &mut def.transitions_groups[0].transitions[0] else {
+            panic!()
+        };
+        day.time_offset = XsDuration::from_seconds(1_000_000_000_000_000);
+        assert!(
+            def.offset_at(utc(2026, 1, 1, 0, 0))
+                .unwrap_err()
+                .to_string()
+                .contains("not a time of day")
+        );
+        let mut def = sample_definition("getservertimezones-response.xml");
         def.periods[0].bias = XsDuration::from_minutes(-1500);
         assert!(
             def.to_utc(at(2026, 1, 1, 0, 0))
@@ -1233,6 +1255,12 @@ mod tests {
                 .local_minus_utc(),
             -8 * 3600
         );
+        let huge = MeetingTimeZone {
+            base_offset: Some(XsDuration::from_seconds(i64::MAX)),
+            ..full.clone()
+        };
+        let err = huge.offset_at(utc(2026, 1, 1, 0, 0)).unwrap_err();
+        assert!(err.to_string().contains("a day or more"), "{err}");
         let empty = MeetingTimeZone {
             time_zone_name: None,
             base_offset: None,

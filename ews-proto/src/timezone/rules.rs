@@ -167,7 +167,8 @@ impl DayRule {
     /// The local date-time of this rule in `year`, if the month exists.
     pub(crate) fn in_year(&self, year: i32) -> Option<NaiveDateTime> {
         let date = nth_weekday(year, self.month, self.weekday, self.occurrence)?;
-        Some(date.and_hms_opt(0, 0, 0)? + chrono::TimeDelta::seconds(self.time))
+        date.and_hms_opt(0, 0, 0)?
+            .checked_add_signed(chrono::TimeDelta::try_seconds(self.time)?)
     }
 }
 

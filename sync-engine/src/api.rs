@@ -73,6 +73,36 @@ pub fn router(engine: Engine) -> Router {
         .with_state(engine)
 }
 
+/// The push notification listener (Exchange POSTs `SendNotification` to the configured
+/// callback URL, any path): answers `SendNotificationResult`.
+pub fn push_router(engine: Engine) -> Router {
+    Router::new().fallback(push_notification).with_state(engine)
+}
+
+async fn push_notification(
+    State(engine): State<Engine>,
+    method: axum::http::Method,
+    body: axum::body::Bytes,
+) -> Response {
+    if method != axum::http::Method::POST {
+        return (StatusCode::METHOD_NOT_ALLOWED, "POST SendNotification here").into_response();
+    }
+    match engine.push_notification(&body) {
+        Ok(answer) => (
+            StatusCode::OK,
+            [("content-type", "text/xml; charset=utf-8")],
+            answer,
+        )
+            .into_response(),
+        Err(e) => {
+            engine
+                .log()
+                .warn(None, format!("Unreadable push notification: {e}"));
+            (StatusCode::BAD_REQUEST, e.to_string()).into_response()
+        }
+    }
+}
+
 /// Serves the API on `listener` until the future is dropped.
 pub async fn serve(engine: Engine, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     axum::serve(listener, router(engine)).await

@@ -12,7 +12,7 @@ use ews_clock::Clock;
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::exchange::{Exchange, ExchangeError};
+use crate::exchange::{Exchange, ExchangeError, SubscriptionKind};
 
 /// How one step ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -309,10 +309,36 @@ pub async fn run(config: &Config, exchange: &dyn Exchange, mailbox: &str, clock:
             mailbox_fix(&e, username, mailbox),
         )),
     }
-    steps.push(skipped(
-        "Subscribe and receive a test notification",
-        "subscriptions are not part of this build yet; changes are picked up by the periodic resync",
-    ));
+    // 8. A pull subscription and one GetEvents: the server answers with a status event,
+    // which proves subscriptions work for this mailbox whatever the configured mode.
+    const SUBSCRIBE: &str = "Subscribe and receive a test notification";
+    let kind = SubscriptionKind::Pull {
+        timeout_minutes: 10,
+    };
+    match exchange.subscribe(mailbox, &kind).await {
+        Ok(sub) => match exchange.get_events(mailbox, &sub).await {
+            Ok(_) => steps.push(ok(
+                SUBSCRIBE,
+                format!("subscription {} answered GetEvents", sub.id),
+            )),
+            Err(e) => steps.push(failed(
+                SUBSCRIBE,
+                e.to_string(),
+                mailbox_fix(&e, username, mailbox),
+            )),
+        },
+        Err(e) => steps.push(failed(
+            SUBSCRIBE,
+            e.to_string(),
+            mailbox_fix(&e, username, mailbox),
+        )),
+    }
+    if let crate::config::Notifications::Push { callback_url, .. } = &config.notifications {
+        steps.push(skipped(
+            "Push delivery",
+            format!("Exchange must reach {callback_url}; check it from the Exchange server (firewall, proxy)"),
+        ));
+    }
     report(steps)
 }
 

@@ -134,6 +134,7 @@ pub struct RawNotifications {
     pub listen: Option<String>,
     pub pull_interval: Option<String>,
     pub streaming_lifetime: Option<String>,
+    pub status_frequency: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -248,6 +249,9 @@ pub enum Notifications {
     Push {
         callback_url: String,
         listen: SocketAddr,
+        /// How often Exchange sends a status event when nothing happens; a subscription
+        /// silent for twice this (plus a minute) is taken as lost.
+        status_frequency: Duration,
     },
     /// One long-lived GetStreamingEvents connection, renewed after `lifetime`.
     Streaming { lifetime: Duration },
@@ -558,9 +562,23 @@ fn notifications(raw: &RawNotifications, p: &mut Problems) -> Notifications {
                     String::new()
                 }
             };
+            let status_frequency = duration_or(
+                &raw.status_frequency,
+                "notifications.status_frequency",
+                Duration::minutes(1),
+                p,
+            );
+            if status_frequency < Duration::minutes(1) || status_frequency > Duration::minutes(1440)
+            {
+                p.push(
+                    "notifications.status_frequency",
+                    "must be whole minutes between 1m and 1440m (Exchange's StatusFrequency)",
+                );
+            }
             Notifications::Push {
                 callback_url,
                 listen,
+                status_frequency,
             }
         }
         "streaming" => Notifications::Streaming {
@@ -875,7 +893,8 @@ password = "secret"
             c.notifications,
             Notifications::Push {
                 callback_url: "http://engine:21020/ews/notify".into(),
-                listen: "0.0.0.0:21020".parse().unwrap()
+                listen: "0.0.0.0:21020".parse().unwrap(),
+                status_frequency: Duration::minutes(1),
             }
         );
     }

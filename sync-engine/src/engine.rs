@@ -11,6 +11,7 @@
 //! with exponential back-off and jitter from a seeded generator (never the wall clock).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use calendar_core::{
@@ -19,11 +20,11 @@ use calendar_core::{
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use ews_clock::Clock;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Notify, Semaphore, broadcast};
-use tokio::task::JoinSet;
+use tokio::sync::{Notify, Semaphore, broadcast, mpsc};
+use tokio::task::{AbortHandle, JoinSet};
 
 use crate::config::{Config, UserConfig};
-use crate::exchange::{Appointment, BoxFuture, Exchange, ExchangeError};
+use crate::exchange::{Appointment, BoxFuture, Exchange, ExchangeError, Subscription};
 use crate::log::EventLog;
 use crate::state::{
     EntryProblem, Health, MailboxError, MailboxState, MailboxStatus, State, Status, Window,
@@ -121,23 +122,36 @@ struct Inner {
     busy_until: Mutex<Option<DateTime<Utc>>>,
     rng: Mutex<u64>,
     last_presence: Mutex<BTreeMap<String, Presence>>,
+    /// Set by `start`: full syncs subscribe mailboxes and start their watchers.
+    subscriptions_on: AtomicBool,
+    watchers: Mutex<BTreeMap<String, AbortHandle>>,
+    push: Mutex<PushRoutes>,
 }
 
-/// The engine's background tasks; dropping this stops them.
+/// Where push notifications go: subscription id -> mailbox and its watcher's channel.
+#[derive(Default)]
+struct PushRoutes {
+    by_id: BTreeMap<String, (String, mpsc::UnboundedSender<()>)>,
+    heard: BTreeMap<String, DateTime<Utc>>,
+}
+
+/// The engine's background tasks (and its mailbox watchers); dropping this stops them.
 pub struct Tasks {
     set: JoinSet<()>,
+    engine: Engine,
 }
 
 impl Tasks {
     /// Stops every task.
     pub fn abort(&mut self) {
         self.set.abort_all();
+        self.engine.stop_watchers();
     }
 }
 
 impl Drop for Tasks {
     fn drop(&mut self) {
-        self.set.abort_all();
+        self.abort();
     }
 }
 
@@ -166,6 +180,9 @@ impl Engine {
                 force: Notify::new(),
                 busy_until: Mutex::new(None),
                 last_presence: Mutex::new(BTreeMap::new()),
+                subscriptions_on: AtomicBool::new(false),
+                watchers: Mutex::new(BTreeMap::new()),
+                push: Mutex::new(PushRoutes::default()),
             }),
         }
     }
@@ -204,11 +221,115 @@ impl Engine {
     /// Starts the background tasks: start-up sync then periodic resync, OOF polling and the
     /// presence watcher.
     pub fn start(&self) -> Tasks {
+        self.inner.subscriptions_on.store(true, Ordering::SeqCst);
         let mut set = JoinSet::new();
         set.spawn(self.clone().sync_loop());
         set.spawn(self.clone().oof_loop());
         set.spawn(self.clone().presence_loop());
-        Tasks { set }
+        Tasks {
+            set,
+            engine: self.clone(),
+        }
+    }
+
+    pub(crate) fn exchange(&self) -> Arc<dyn Exchange> {
+        self.inner.exchange.clone()
+    }
+
+    /// The privacy mode of a synced mailbox (`None`: not one of ours).
+    pub(crate) fn privacy_of(&self, mailbox: &str) -> Option<bool> {
+        self.read().mailboxes.get(mailbox).map(|m| m.privacy)
+    }
+
+    /// The sync window starting at `now`.
+    pub(crate) fn window_from(&self, now: DateTime<Utc>) -> Window {
+        Window {
+            start: now,
+            end: now + Duration::days(i64::from(self.inner.config.sync.window_days)),
+        }
+    }
+
+    pub(crate) fn subscription_of(&self, mailbox: &str) -> Option<Subscription> {
+        self.read()
+            .mailboxes
+            .get(mailbox)
+            .and_then(|m| m.subscription.clone())
+    }
+
+    pub(crate) fn set_subscription(&self, mailbox: &str, sub: Option<Subscription>) {
+        let clears_error = sub.is_some();
+        let mut state = self.write();
+        if let Some(m) = state.mailboxes.get_mut(mailbox) {
+            m.subscription = sub;
+            if clears_error
+                && m.sync
+                    .error
+                    .as_ref()
+                    .is_some_and(|e| e.operation == "subscribe")
+            {
+                m.sync.error = None;
+            }
+        }
+    }
+
+    /// Starts the watcher of `mailbox` unless it runs.
+    fn ensure_watcher(&self, mailbox: &str) {
+        let mut watchers = self
+            .inner
+            .watchers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if watchers.get(mailbox).is_some_and(|h| !h.is_finished()) {
+            return;
+        }
+        let handle = tokio::spawn(self.clone().watch_mailbox(mailbox.to_string()));
+        watchers.insert(mailbox.to_string(), handle.abort_handle());
+    }
+
+    fn stop_watchers(&self) {
+        self.inner.subscriptions_on.store(false, Ordering::SeqCst);
+        let watchers = std::mem::take(
+            &mut *self
+                .inner
+                .watchers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for handle in watchers.values() {
+            handle.abort();
+        }
+    }
+
+    fn push_routes(&self) -> std::sync::MutexGuard<'_, PushRoutes> {
+        self.inner
+            .push
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn register_push(&self, mailbox: &str, id: &str, tx: mpsc::UnboundedSender<()>) {
+        let now = self.inner.clock.now();
+        let mut routes = self.push_routes();
+        routes
+            .by_id
+            .insert(id.to_string(), (mailbox.to_string(), tx));
+        routes.heard.insert(mailbox.to_string(), now);
+    }
+
+    pub(crate) fn unregister_push(&self, id: &str) {
+        self.push_routes().by_id.remove(id);
+    }
+
+    pub(crate) fn push_heard(&self, mailbox: &str) -> Option<DateTime<Utc>> {
+        self.push_routes().heard.get(mailbox).copied()
+    }
+
+    pub(crate) fn set_push_heard(&self, mailbox: &str, at: DateTime<Utc>) {
+        self.push_routes().heard.insert(mailbox.to_string(), at);
+    }
+
+    pub(crate) fn push_target(&self, id: &str) -> Option<(String, mpsc::UnboundedSender<()>)> {
+        self.push_routes().by_id.get(id).cloned()
     }
 
     /// Asks the sync loop to run a full sync now (or right after the one running).
@@ -313,11 +434,7 @@ impl Engine {
                 failed: mailboxes.len(),
             };
         }
-        let now = self.inner.clock.now();
-        let window = Window {
-            start: now,
-            end: now + Duration::days(i64::from(self.inner.config.sync.window_days)),
-        };
+        let window = self.window_from(self.inner.clock.now());
         log.info(
             None,
             format!(
@@ -330,7 +447,16 @@ impl Engine {
         for (email, privacy) in mailboxes.iter().cloned() {
             let engine = self.clone();
             set.spawn(async move {
+                let subscribing = engine.inner.subscriptions_on.load(Ordering::SeqCst);
+                if subscribing && engine.subscription_of(&email).is_none() {
+                    // Subscribe before fetching, so no change between the two is lost; a
+                    // failure here is retried by the watcher, which then resyncs.
+                    let _ = engine.subscribe_mailbox(&email).await;
+                }
                 let ok = engine.sync_calendar(&email, privacy, window).await.is_ok();
+                if subscribing {
+                    engine.ensure_watcher(&email);
+                }
                 (email, ok)
             });
         }
@@ -527,7 +653,13 @@ impl Engine {
         failed
     }
 
-    fn record_failure(&self, email: &str, operation: &str, e: &ExchangeError, now: DateTime<Utc>) {
+    pub(crate) fn record_failure(
+        &self,
+        email: &str,
+        operation: &str,
+        e: &ExchangeError,
+        now: DateTime<Utc>,
+    ) {
         self.inner.log.error(Some(email), e.to_string());
         let mut state = self.write();
         if !e.is_mailbox_scoped() && e.back_off().is_none() {
@@ -945,6 +1077,7 @@ impl Engine {
                     email: m.email.clone(),
                     privacy: m.privacy,
                     appointments: m.appointments.len(),
+                    subscribed: m.subscription.is_some(),
                     sync: m.sync.clone(),
                 })
                 .collect(),

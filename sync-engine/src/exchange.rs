@@ -44,6 +44,69 @@ pub trait Exchange: Send + Sync + 'static {
 
     /// The mailbox's automatic-reply settings (GetUserOofSettings).
     fn oof<'a>(&'a self, mailbox: &'a str) -> BoxFuture<'a, Result<OofSettings, ExchangeError>>;
+
+    /// Subscribes to changes of the mailbox's calendar folder.
+    fn subscribe<'a>(
+        &'a self,
+        mailbox: &'a str,
+        kind: &'a SubscriptionKind,
+    ) -> BoxFuture<'a, Result<Subscription, ExchangeError>>;
+
+    /// Pull mode: the events since the subscription's watermark (GetEvents).
+    fn get_events<'a>(
+        &'a self,
+        mailbox: &'a str,
+        subscription: &'a Subscription,
+    ) -> BoxFuture<'a, Result<Events, ExchangeError>>;
+
+    /// Streaming mode: holds one GetStreamingEvents connection for `lifetime_minutes`,
+    /// sending `()` on `changes` for every notification that carries an item or folder
+    /// event. `Ok` when the server closes the connection normally; an error when the
+    /// subscription is lost or the stream is cut.
+    fn stream_events<'a>(
+        &'a self,
+        mailbox: &'a str,
+        subscription: &'a Subscription,
+        lifetime_minutes: u32,
+        changes: tokio::sync::mpsc::UnboundedSender<()>,
+    ) -> BoxFuture<'a, Result<(), ExchangeError>>;
+}
+
+/// How a subscription delivers its events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubscriptionKind {
+    /// GetEvents polling; the server drops the subscription after `timeout_minutes` without
+    /// a poll.
+    Pull { timeout_minutes: u32 },
+    /// GetStreamingEvents connections.
+    Streaming,
+    /// Exchange POSTs SendNotification to `url`, with a status event every
+    /// `status_frequency_minutes` when nothing happens.
+    Push {
+        url: String,
+        status_frequency_minutes: u32,
+    },
+}
+
+/// An active subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Subscription {
+    pub id: String,
+    /// Pull and push subscriptions carry a watermark; streaming ones do not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watermark: Option<String>,
+}
+
+/// A GetEvents answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Events {
+    /// The watermark to poll from next.
+    pub watermark: Option<String>,
+    /// Whether any item or folder event (not just a status event) arrived.
+    pub changed: bool,
+    /// `MoreEvents`: poll again at once.
+    pub more: bool,
 }
 
 /// EWS `ServerVersionInfo`.
@@ -218,6 +281,13 @@ pub enum ExchangeError {
         operation: &'static str,
         message: String,
     },
+    /// The subscription is gone (expired, unknown, or its watermark is invalid): subscribe
+    /// again and resync the mailbox.
+    #[error("{operation}: subscription lost ({code})")]
+    SubscriptionLost {
+        operation: &'static str,
+        code: String,
+    },
     /// Any other EWS error response.
     #[error("{operation}: {code}: {message}")]
     Ews {
@@ -249,6 +319,7 @@ impl ExchangeError {
                 | ExchangeError::AccessDenied { .. }
                 | ExchangeError::Ews { .. }
                 | ExchangeError::Malformed { .. }
+                | ExchangeError::SubscriptionLost { .. }
         )
     }
 
@@ -274,6 +345,7 @@ impl ExchangeError {
             ExchangeError::Http { .. } => "http",
             ExchangeError::Malformed { .. } => "malformed",
             ExchangeError::Ews { .. } => "ews",
+            ExchangeError::SubscriptionLost { .. } => "subscriptionLost",
         }
     }
 }

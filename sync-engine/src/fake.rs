@@ -9,11 +9,18 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use calendar_core::OofSettings;
 use chrono::{DateTime, Utc};
 
-use crate::exchange::{Appointment, BoxFuture, Exchange, ExchangeError, ServerVersion};
+use tokio::sync::watch;
+
+use crate::exchange::{
+    Appointment, BoxFuture, Events, Exchange, ExchangeError, ServerVersion, Subscription,
+    SubscriptionKind,
+};
 
 /// An Exchange server held in memory. All methods take `&self`; share it in an `Arc`.
 pub struct InMemoryExchange {
     inner: Mutex<Inner>,
+    /// Bumped on every change, so open streams look at their subscription again.
+    wake: watch::Sender<u64>,
 }
 
 struct Inner {
@@ -24,6 +31,19 @@ struct Inner {
     /// Failures served once each, in order, before the next calls succeed.
     queued: VecDeque<ExchangeError>,
     calls: Vec<Call>,
+    subscriptions: BTreeMap<String, FakeSubscription>,
+    next_subscription: u64,
+}
+
+struct FakeSubscription {
+    mailbox: String,
+    streaming: bool,
+    /// Changes not yet delivered.
+    pending: usize,
+    /// The server forgot it: the next poll or stream fails with ErrorSubscriptionNotFound.
+    lost: bool,
+    /// The next stream read fails as a cut connection.
+    cut: bool,
 }
 
 #[derive(Default)]
@@ -55,7 +75,10 @@ impl Default for InMemoryExchange {
                 mailboxes: BTreeMap::new(),
                 queued: VecDeque::new(),
                 calls: Vec::new(),
+                subscriptions: BTreeMap::new(),
+                next_subscription: 0,
             }),
+            wake: watch::channel(0).0,
         }
     }
 }
@@ -72,13 +95,64 @@ impl InMemoryExchange {
             .insert(email.to_ascii_lowercase(), FakeMailbox::default());
     }
 
-    /// Replaces a mailbox's appointments (creating the mailbox).
+    /// Replaces a mailbox's appointments (creating the mailbox) and notifies its
+    /// subscriptions.
     pub fn set_appointments(&self, email: &str, appointments: Vec<Appointment>) {
+        let email = email.to_ascii_lowercase();
+        {
+            let mut inner = self.lock();
+            inner
+                .mailboxes
+                .entry(email.clone())
+                .or_default()
+                .appointments = appointments;
+            for sub in inner
+                .subscriptions
+                .values_mut()
+                .filter(|s| s.mailbox == email)
+            {
+                sub.pending += 1;
+            }
+        }
+        self.wake.send_modify(|n| *n += 1);
+    }
+
+    /// Forgets every subscription of `email` (as a server restart or expiry does).
+    pub fn lose_subscriptions(&self, email: &str) {
+        let email = email.to_ascii_lowercase();
+        for sub in self
+            .lock()
+            .subscriptions
+            .values_mut()
+            .filter(|s| s.mailbox == email)
+        {
+            sub.lost = true;
+        }
+        self.wake.send_modify(|n| *n += 1);
+    }
+
+    /// Cuts every open streaming connection.
+    pub fn cut_streams(&self) {
+        for sub in self
+            .lock()
+            .subscriptions
+            .values_mut()
+            .filter(|s| s.streaming)
+        {
+            sub.cut = true;
+        }
+        self.wake.send_modify(|n| *n += 1);
+    }
+
+    /// The live subscription ids of `email`.
+    pub fn subscription_ids(&self, email: &str) -> Vec<String> {
+        let email = email.to_ascii_lowercase();
         self.lock()
-            .mailboxes
-            .entry(email.to_ascii_lowercase())
-            .or_default()
-            .appointments = appointments;
+            .subscriptions
+            .iter()
+            .filter(|(_, s)| s.mailbox == email && !s.lost)
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 
     /// Replaces a mailbox's OOF settings (creating the mailbox).
@@ -172,7 +246,106 @@ fn overlapping(
         .collect()
 }
 
+fn lost(operation: &'static str) -> ExchangeError {
+    ExchangeError::SubscriptionLost {
+        operation,
+        code: "ErrorSubscriptionNotFound".into(),
+    }
+}
+
 impl Exchange for InMemoryExchange {
+    fn subscribe<'a>(
+        &'a self,
+        mailbox: &'a str,
+        kind: &'a SubscriptionKind,
+    ) -> BoxFuture<'a, Result<Subscription, ExchangeError>> {
+        let r = self
+            .call("Subscribe", Some(mailbox), |_| (), |_| ())
+            .map(|()| {
+                let mut inner = self.lock();
+                inner.next_subscription += 1;
+                let id = format!("sub-{}", inner.next_subscription);
+                inner.subscriptions.insert(
+                    id.clone(),
+                    FakeSubscription {
+                        mailbox: mailbox.to_ascii_lowercase(),
+                        streaming: matches!(kind, SubscriptionKind::Streaming),
+                        pending: 0,
+                        lost: false,
+                        cut: false,
+                    },
+                );
+                let watermark =
+                    (!matches!(kind, SubscriptionKind::Streaming)).then(|| "wm-0".to_string());
+                Subscription { id, watermark }
+            });
+        Box::pin(async move { r })
+    }
+
+    fn get_events<'a>(
+        &'a self,
+        mailbox: &'a str,
+        subscription: &'a Subscription,
+    ) -> BoxFuture<'a, Result<Events, ExchangeError>> {
+        let r = self
+            .call("GetEvents", Some(mailbox), |_| (), |_| ())
+            .and_then(|()| {
+                let mut inner = self.lock();
+                let sub = inner
+                    .subscriptions
+                    .get_mut(&subscription.id)
+                    .filter(|s| !s.lost)
+                    .ok_or_else(|| lost("GetEvents"))?;
+                let changed = sub.pending > 0;
+                sub.pending = 0;
+                Ok(Events {
+                    watermark: Some(format!("wm-{}", inner.calls.len())),
+                    changed,
+                    more: false,
+                })
+            });
+        Box::pin(async move { r })
+    }
+
+    fn stream_events<'a>(
+        &'a self,
+        mailbox: &'a str,
+        subscription: &'a Subscription,
+        _lifetime_minutes: u32,
+        changes: tokio::sync::mpsc::UnboundedSender<()>,
+    ) -> BoxFuture<'a, Result<(), ExchangeError>> {
+        let opened = self.call("GetStreamingEvents", Some(mailbox), |_| (), |_| ());
+        let mut wake = self.wake.subscribe();
+        Box::pin(async move {
+            opened?;
+            loop {
+                {
+                    let mut inner = self.lock();
+                    let sub = inner
+                        .subscriptions
+                        .get_mut(&subscription.id)
+                        .filter(|s| !s.lost)
+                        .ok_or_else(|| lost("GetStreamingEvents"))?;
+                    if sub.cut {
+                        sub.cut = false;
+                        return Err(ExchangeError::Connect {
+                            operation: "GetStreamingEvents",
+                            url: "memory".into(),
+                            message: "stream cut".into(),
+                        });
+                    }
+                    for _ in 0..sub.pending {
+                        let _ = changes.send(());
+                    }
+                    sub.pending = 0;
+                }
+                if wake.changed().await.is_err() {
+                    return Ok(());
+                }
+            }
+        })
+    }
+
     fn server_version(&self) -> BoxFuture<'_, Result<ServerVersion, ExchangeError>> {
         let r = self.call("ServerVersion", None, |_| None, |i| Some(i.version));
         Box::pin(async move {

@@ -46,12 +46,16 @@ mod exchange;
 mod fake;
 mod log;
 mod state;
+mod subscriptions;
 
 pub use crate::config::{Config, ConfigError};
 pub use crate::engine::{
     Engine, EngineError, OverrideRequest, PresenceEvent, SyncReport, Tasks, UserPresence,
 };
-pub use crate::exchange::{Appointment, BoxFuture, Exchange, ExchangeError, ServerVersion};
+pub use crate::exchange::{
+    Appointment, BoxFuture, Events, Exchange, ExchangeError, ServerVersion, Subscription,
+    SubscriptionKind,
+};
 pub use crate::fake::{Call, InMemoryExchange};
 pub use crate::log::{EventLog, Level, LogLine, LogQuery};
 pub use crate::state::{

@@ -84,6 +84,10 @@ async fn run(config: Config) -> Result<ExitCode, String> {
     let clock = Clock::system();
     let client = EwsClient::new(&config.exchange, clock.clone()).map_err(|e| e.to_string())?;
     let listen = config.api.listen;
+    let push_listen = match &config.notifications {
+        sync_engine::config::Notifications::Push { listen, .. } => Some(*listen),
+        _ => None,
+    };
     let engine = Engine::new(config, clock, Arc::new(client));
     let mut lines = engine.log().subscribe();
     tokio::spawn(async move {
@@ -97,6 +101,16 @@ async fn run(config: Config) -> Result<ExitCode, String> {
     engine
         .log()
         .info(None, format!("API listening on http://{addr}"));
+    if let Some(push) = push_listen {
+        let listener = tokio::net::TcpListener::bind(push)
+            .await
+            .map_err(|e| format!("cannot listen for push notifications on {push}: {e}"))?;
+        engine
+            .log()
+            .info(None, format!("Push listener on http://{push}"));
+        let router = api::push_router(engine.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+    }
     let _tasks = engine.start();
     tokio::select! {
         r = server => r.map_err(|e| format!("API server failed: {e}"))?,

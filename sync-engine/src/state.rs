@@ -11,7 +11,7 @@ use calendar_core::{OofSettings, PresenceOverride};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::exchange::{Appointment, ServerVersion};
+use crate::exchange::{Appointment, ServerVersion, Subscription};
 
 /// Everything the engine knows.
 #[derive(Debug, Clone, Default)]
@@ -55,6 +55,9 @@ pub struct MailboxState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oof: Option<OofSettings>,
     pub sync: MailboxSync,
+    /// The change subscription, while one is active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription: Option<Subscription>,
 }
 
 impl MailboxState {
@@ -65,6 +68,7 @@ impl MailboxState {
             appointments: Vec::new(),
             oof: None,
             sync: MailboxSync::default(),
+            subscription: None,
         }
     }
 }
@@ -149,6 +153,7 @@ pub struct MailboxStatus {
     pub email: String,
     pub privacy: bool,
     pub appointments: usize,
+    pub subscribed: bool,
     #[serde(flatten)]
     pub sync: MailboxSync,
 }

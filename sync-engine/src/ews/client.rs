@@ -15,7 +15,12 @@ use ews_clock::Clock;
 
 use crate::config::ExchangeConfig;
 use crate::ews::wire;
-use crate::exchange::{Appointment, BoxFuture, Exchange, ExchangeError, ServerVersion};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::exchange::{
+    Appointment, BoxFuture, Events, Exchange, ExchangeError, ServerVersion, Subscription,
+    SubscriptionKind,
+};
 
 /// Items per CalendarView page (Exchange's find limit is 1000).
 pub const PAGE_SIZE: u32 = 500;
@@ -284,7 +289,139 @@ impl Exchange for EwsClient {
             wire::parse_oof(mailbox, &bytes)
         })
     }
+
+    fn subscribe<'a>(
+        &'a self,
+        mailbox: &'a str,
+        kind: &'a SubscriptionKind,
+    ) -> BoxFuture<'a, Result<Subscription, ExchangeError>> {
+        Box::pin(async move {
+            let body = wire::subscribe(&self.version, mailbox, kind);
+            let bytes = self.post("Subscribe", Some(mailbox), body).await?;
+            wire::parse_subscribe(mailbox, &bytes)
+        })
+    }
+
+    fn get_events<'a>(
+        &'a self,
+        mailbox: &'a str,
+        subscription: &'a Subscription,
+    ) -> BoxFuture<'a, Result<Events, ExchangeError>> {
+        Box::pin(async move {
+            let body = wire::get_events(&self.version, mailbox, subscription);
+            let bytes = self.post("GetEvents", Some(mailbox), body).await?;
+            wire::parse_get_events(mailbox, &bytes)
+        })
+    }
+
+    fn stream_events<'a>(
+        &'a self,
+        mailbox: &'a str,
+        subscription: &'a Subscription,
+        lifetime_minutes: u32,
+        changes: UnboundedSender<()>,
+    ) -> BoxFuture<'a, Result<(), ExchangeError>> {
+        Box::pin(self.stream(mailbox, subscription, lifetime_minutes, changes))
+    }
 }
+
+impl EwsClient {
+    /// Holds one GetStreamingEvents connection, reading envelope after envelope.
+    async fn stream(
+        &self,
+        mailbox: &str,
+        subscription: &Subscription,
+        lifetime_minutes: u32,
+        changes: UnboundedSender<()>,
+    ) -> Result<(), ExchangeError> {
+        const OP: &str = "GetStreamingEvents";
+        let body =
+            wire::get_streaming_events(&self.version, mailbox, &subscription.id, lifetime_minutes);
+        let mut response = self
+            .http
+            .post(&self.url)
+            .basic_auth(&self.username, Some(&self.password))
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .header("X-AnchorMailbox", mailbox)
+            // The connection lives for its lifetime; the client's per-request timeout would cut it.
+            .timeout(std::time::Duration::from_secs(
+                u64::from(lifetime_minutes) * 60 + 300,
+            ))
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(OP, &e))?;
+        match response.status().as_u16() {
+            200 => {}
+            401 => return Err(ExchangeError::Unauthorized { operation: OP }),
+            503 => {
+                return Err(ExchangeError::ServerBusy {
+                    operation: OP,
+                    back_off: Duration::milliseconds(wire::DEFAULT_BUSY_BACK_OFF_MS),
+                });
+            }
+            500 => {
+                let bytes = response
+                    .bytes()
+                    .await
+                    .map_err(|e| self.transport_error(OP, &e))?;
+                wire::parse_stream_chunk(mailbox, &bytes)?;
+                return Err(ExchangeError::Malformed {
+                    operation: OP,
+                    message: "HTTP 500 without a SOAP fault".into(),
+                });
+            }
+            status => {
+                return Err(ExchangeError::Http {
+                    operation: OP,
+                    status,
+                    message: "unexpected status for a streaming connection".into(),
+                });
+            }
+        }
+        let mut buffer = Vec::new();
+        loop {
+            // Exchange sends a heartbeat at least every minute or so; silence this long is a
+            // dead connection.
+            let chunk = tokio::time::timeout(STREAM_IDLE_LIMIT, response.chunk())
+                .await
+                .map_err(|_| ExchangeError::Timeout {
+                    operation: OP,
+                    after: Duration::from_std(STREAM_IDLE_LIMIT).unwrap_or(Duration::minutes(3)),
+                })?
+                .map_err(|e| self.transport_error(OP, &e))?;
+            let Some(chunk) = chunk else {
+                // The body ended without ConnectionStatus Closed: the stream was cut.
+                return Err(ExchangeError::Connect {
+                    operation: OP,
+                    url: self.url.clone(),
+                    message: "streaming connection ended without ConnectionStatus Closed".into(),
+                });
+            };
+            buffer.extend_from_slice(&chunk);
+            for envelope in wire::split_envelopes(&mut buffer) {
+                let parsed = wire::parse_stream_chunk(mailbox, &envelope)?;
+                for _ in 0..parsed.changes {
+                    let _ = changes.send(());
+                }
+                if parsed.closed {
+                    return Ok(());
+                }
+            }
+            if buffer.len() > MAX_STREAM_BUFFER {
+                return Err(ExchangeError::Malformed {
+                    operation: OP,
+                    message: format!("no complete envelope in {} bytes of stream", buffer.len()),
+                });
+            }
+        }
+    }
+}
+
+/// Silence on a streaming connection after which it counts as cut.
+const STREAM_IDLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
+/// Largest incomplete envelope accepted on a stream.
+const MAX_STREAM_BUFFER: usize = 8 * 1024 * 1024;
 
 #[cfg(test)]
 mod tests {

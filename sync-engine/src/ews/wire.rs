@@ -15,7 +15,9 @@ use chrono::{DateTime, Duration, NaiveDateTime, SecondsFormat, Utc};
 use ews_proto::header::{ConnectingSid, ExchangeVersion, Headers};
 use ews_proto::{Element, Envelope, Limits, Ns, Writer, write_envelope};
 
-use crate::exchange::{Appointment, ExchangeError, ServerVersion};
+use crate::exchange::{
+    Appointment, Events, ExchangeError, ServerVersion, Subscription, SubscriptionKind,
+};
 
 /// The wait used when a server says `ErrorServerBusy` without a `BackOffMilliseconds`.
 pub const DEFAULT_BUSY_BACK_OFF_MS: i64 = 5_000;
@@ -163,6 +165,109 @@ pub fn get_user_availability(
     })
 }
 
+/// The events a calendar subscription asks for (FreeBusyChangedEvent is left out: it is
+/// 2010 SP1+ only and always accompanies a ModifiedEvent).
+const EVENT_TYPES: [&str; 5] = [
+    "CreatedEvent",
+    "DeletedEvent",
+    "ModifiedEvent",
+    "MovedEvent",
+    "CopiedEvent",
+];
+
+/// `Subscribe` to the mailbox's calendar folder, in the given mode.
+pub fn subscribe(version: &str, mailbox: &str, kind: &SubscriptionKind) -> Vec<u8> {
+    request(version, Some(mailbox), |w| {
+        w.start(&Ns::Messages, "Subscribe", &[]);
+        let name = match kind {
+            SubscriptionKind::Pull { .. } => "PullSubscriptionRequest",
+            SubscriptionKind::Streaming => "StreamingSubscriptionRequest",
+            SubscriptionKind::Push { .. } => "PushSubscriptionRequest",
+        };
+        w.start(&Ns::Messages, name, &[]);
+        w.start(&Ns::Types, "FolderIds", &[]);
+        w.start(&Ns::Types, "DistinguishedFolderId", &[("Id", "calendar")]);
+        w.start(&Ns::Types, "Mailbox", &[]);
+        w.leaf(&Ns::Types, "EmailAddress", mailbox);
+        w.end();
+        w.end();
+        w.end();
+        w.start(&Ns::Types, "EventTypes", &[]);
+        for t in EVENT_TYPES {
+            w.leaf(&Ns::Types, "EventType", t);
+        }
+        w.end();
+        match kind {
+            SubscriptionKind::Pull { timeout_minutes } => {
+                w.leaf(&Ns::Types, "Timeout", &timeout_minutes.to_string());
+            }
+            SubscriptionKind::Streaming => {}
+            SubscriptionKind::Push {
+                url,
+                status_frequency_minutes,
+            } => {
+                w.leaf(
+                    &Ns::Types,
+                    "StatusFrequency",
+                    &status_frequency_minutes.to_string(),
+                );
+                w.leaf(&Ns::Types, "URL", url);
+            }
+        }
+        w.end();
+        w.end();
+    })
+}
+
+/// `GetEvents` of a pull subscription from its watermark.
+pub fn get_events(version: &str, mailbox: &str, subscription: &Subscription) -> Vec<u8> {
+    request(version, Some(mailbox), |w| {
+        w.start(&Ns::Messages, "GetEvents", &[]);
+        w.leaf(&Ns::Messages, "SubscriptionId", &subscription.id);
+        w.leaf(
+            &Ns::Messages,
+            "Watermark",
+            subscription.watermark.as_deref().unwrap_or(""),
+        );
+        w.end();
+    })
+}
+
+/// `GetStreamingEvents` for one subscription, held open `minutes` (1..=30).
+pub fn get_streaming_events(
+    version: &str,
+    mailbox: &str,
+    subscription_id: &str,
+    minutes: u32,
+) -> Vec<u8> {
+    request(version, Some(mailbox), |w| {
+        w.start(&Ns::Messages, "GetStreamingEvents", &[]);
+        w.start(&Ns::Messages, "SubscriptionIds", &[]);
+        w.leaf(&Ns::Types, "SubscriptionId", subscription_id);
+        w.end();
+        w.leaf(
+            &Ns::Messages,
+            "ConnectionTimeout",
+            &minutes.clamp(1, 30).to_string(),
+        );
+        w.end();
+    })
+}
+
+/// The answer to a push notification: keep the subscription (`OK`) or drop it
+/// (`Unsubscribe`, for a subscription the engine no longer knows).
+pub fn send_notification_result(keep: bool) -> Vec<u8> {
+    write_envelope("s", &Headers::default(), |w| {
+        w.start(&Ns::Messages, "SendNotificationResult", &[]);
+        w.leaf(
+            &Ns::Messages,
+            "SubscriptionStatus",
+            if keep { "OK" } else { "Unsubscribe" },
+        );
+        w.end();
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Responses.
 
@@ -264,6 +369,15 @@ pub fn code_error(
                 code: code.to_string(),
             }
         }
+        "ErrorSubscriptionNotFound"
+        | "ErrorExpiredSubscription"
+        | "ErrorInvalidSubscription"
+        | "ErrorInvalidWatermark"
+        | "ErrorReadEventsFailed"
+        | "ErrorSubscriptionUnsubscribed" => ExchangeError::SubscriptionLost {
+            operation,
+            code: code.to_string(),
+        },
         "ErrorAccessDenied" => ExchangeError::AccessDenied {
             operation,
             mailbox,
@@ -558,6 +672,185 @@ pub fn parse_probe(bytes: &[u8]) -> Result<ServerVersion, ExchangeError> {
     server_version(OP, &envelope)
 }
 
+/// A `Subscribe` answer.
+pub fn parse_subscribe(mailbox: &str, bytes: &[u8]) -> Result<Subscription, ExchangeError> {
+    const OP: &str = "Subscribe";
+    let envelope = parse_envelope(OP, Some(mailbox), bytes)?;
+    let message = only_message(OP, &envelope.body)?;
+    check_message(OP, Some(mailbox), message)?;
+    let id = message
+        .text_of(&Ns::Messages, "SubscriptionId")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| malformed(OP, "no SubscriptionId"))?;
+    Ok(Subscription {
+        id: id.to_string(),
+        watermark: message
+            .text_of(&Ns::Messages, "Watermark")
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+    })
+}
+
+/// What one `t:Notification` says: its subscription, whether it carries an item or folder
+/// event (anything but a `StatusEvent`), the last watermark, and `MoreEvents`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub subscription_id: String,
+    pub changed: bool,
+    pub watermark: Option<String>,
+    pub more: bool,
+}
+
+fn read_notification(operation: &'static str, n: &Element) -> Result<Notification, ExchangeError> {
+    let subscription_id = n
+        .text_of(&Ns::Types, "SubscriptionId")
+        .ok_or_else(|| malformed(operation, "Notification has no SubscriptionId"))?
+        .to_string();
+    let mut changed = false;
+    let mut watermark = n
+        .text_of(&Ns::Types, "PreviousWatermark")
+        .map(str::to_string);
+    for event in n
+        .children
+        .iter()
+        .filter(|c| c.ns == Ns::Types && c.name.ends_with("Event"))
+    {
+        if event.name != "StatusEvent" {
+            changed = true;
+        }
+        if let Some(w) = event.text_of(&Ns::Types, "Watermark") {
+            watermark = Some(w.to_string());
+        }
+    }
+    Ok(Notification {
+        subscription_id,
+        changed,
+        watermark,
+        more: boolean(n.text_of(&Ns::Types, "MoreEvents")),
+    })
+}
+
+/// A `GetEvents` answer.
+pub fn parse_get_events(mailbox: &str, bytes: &[u8]) -> Result<Events, ExchangeError> {
+    const OP: &str = "GetEvents";
+    let envelope = parse_envelope(OP, Some(mailbox), bytes)?;
+    let message = only_message(OP, &envelope.body)?;
+    check_message(OP, Some(mailbox), message)?;
+    let n = message
+        .child(&Ns::Messages, "Notification")
+        .ok_or_else(|| malformed(OP, "GetEventsResponseMessage has no Notification"))?;
+    let n = read_notification(OP, n)?;
+    Ok(Events {
+        watermark: n.watermark,
+        changed: n.changed,
+        more: n.more,
+    })
+}
+
+/// One envelope of a GetStreamingEvents response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamChunk {
+    /// Notifications carrying an item or folder event.
+    pub changes: usize,
+    /// `ConnectionStatus` `Closed`: the server ends the connection normally.
+    pub closed: bool,
+}
+
+/// Reads one streaming envelope (errors such as `ErrorSubscriptionNotFound` become theirs).
+pub fn parse_stream_chunk(mailbox: &str, bytes: &[u8]) -> Result<StreamChunk, ExchangeError> {
+    const OP: &str = "GetStreamingEvents";
+    let envelope = parse_envelope(OP, Some(mailbox), bytes)?;
+    let message = only_message(OP, &envelope.body)?;
+    check_message(OP, Some(mailbox), message)?;
+    let mut changes = 0;
+    if let Some(ns) = message.child(&Ns::Messages, "Notifications") {
+        for n in ns.children_named(&Ns::Messages, "Notification") {
+            if read_notification(OP, n)?.changed {
+                changes += 1;
+            }
+        }
+    }
+    Ok(StreamChunk {
+        changes,
+        closed: message.text_of(&Ns::Messages, "ConnectionStatus") == Some("Closed"),
+    })
+}
+
+/// Splits the complete envelopes off the front of a streaming response buffer. A streaming
+/// response is a sequence of SOAP envelopes (each with its own header, possibly an XML
+/// declaration, any prefix); the end of one is the closing tag of its root element.
+pub fn split_envelopes(buffer: &mut Vec<u8>) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while let Some((start, qname)) = root_start(buffer) {
+        let closing = format!("</{qname}>");
+        let Some(pos) = find(&buffer[start..], closing.as_bytes()) else {
+            break;
+        };
+        let end = start + pos + closing.len();
+        out.push(buffer[..end].to_vec());
+        buffer.drain(..end);
+    }
+    out
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The offset and qualified name of the first element start tag (skipping declarations,
+/// comments and whitespace).
+fn root_start(buffer: &[u8]) -> Option<(usize, String)> {
+    let mut i = 0;
+    while i < buffer.len() {
+        if buffer[i] == b'<' {
+            match buffer.get(i + 1) {
+                Some(b'?') | Some(b'!') => {
+                    i += 1;
+                    continue;
+                }
+                Some(_) => {
+                    let name: Vec<u8> = buffer[i + 1..]
+                        .iter()
+                        .take_while(|b| !b.is_ascii_whitespace() && **b != b'>' && **b != b'/')
+                        .copied()
+                        .collect();
+                    if i + 1 + name.len() >= buffer.len() {
+                        return None; // the tag name itself is not complete yet
+                    }
+                    return Some((i, String::from_utf8_lossy(&name).into_owned()));
+                }
+                None => return None,
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The notifications of a push `SendNotification` request.
+pub fn parse_send_notification(bytes: &[u8]) -> Result<Vec<Notification>, ExchangeError> {
+    const OP: &str = "SendNotification";
+    let envelope = parse_envelope(OP, None, bytes)?;
+    if !envelope.body.is(&Ns::Messages, "SendNotification") {
+        return Err(malformed(
+            OP,
+            format!("expected m:SendNotification, got {}", envelope.body.qname()),
+        ));
+    }
+    let messages = envelope
+        .body
+        .child(&Ns::Messages, "ResponseMessages")
+        .ok_or_else(|| malformed(OP, "no ResponseMessages"))?;
+    let mut out = Vec::new();
+    for m in &messages.children {
+        check_message(OP, None, m)?;
+        for n in m.children_named(&Ns::Messages, "Notification") {
+            out.push(read_notification(OP, n)?);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::PathBuf;
@@ -727,5 +1020,75 @@ mod tests {
         // What we send parses back with ews-proto.
         let env = Envelope::parse(fi.as_bytes(), &Limits::default()).unwrap();
         assert!(env.body.is(&Ns::Messages, "FindItem"));
+    }
+
+    #[test]
+    fn reads_subscribe_and_get_events_samples() {
+        let sub =
+            parse_subscribe("kim@contoso.com", &sample("subscribe-pull-response.xml")).unwrap();
+        assert_eq!(sub.id, "39ea5d0f-f062-455e-a1e9-89c0304390f4");
+        assert_eq!(sub.watermark.as_deref(), Some("AAAAAHgGAAAAAAAAAQ=="));
+        let events =
+            parse_get_events("kim@contoso.com", &sample("getevents-response.xml")).unwrap();
+        assert!(events.changed && !events.more);
+        assert_eq!(events.watermark.as_deref(), Some("AAAAAOQGAAAAAAAAAQ=="));
+    }
+
+    #[test]
+    fn splits_and_reads_a_streaming_response_in_any_chunking() {
+        let multi = sample("getstreamingevents-multi-notification-response.xml");
+        let closed = sample("getstreamingevents-closed-response.xml");
+        let all: Vec<u8> = [multi.clone(), closed.clone()].concat();
+        for chunk_size in [5, 64, 1000, all.len()] {
+            let mut buffer = Vec::new();
+            let mut envelopes = Vec::new();
+            for piece in all.chunks(chunk_size) {
+                buffer.extend_from_slice(piece);
+                envelopes.extend(split_envelopes(&mut buffer));
+            }
+            assert_eq!(envelopes.len(), 2, "chunk size {chunk_size}");
+            let first = parse_stream_chunk("kim@contoso.com", &envelopes[0]).unwrap();
+            assert_eq!(
+                first,
+                StreamChunk {
+                    changes: 2,
+                    closed: false
+                }
+            );
+            let last = parse_stream_chunk("kim@contoso.com", &envelopes[1]).unwrap();
+            assert!(last.closed);
+        }
+    }
+
+    #[test]
+    fn reads_push_notifications_and_tells_status_from_change() {
+        let modified =
+            parse_send_notification(&sample("sendnotification-push-modified-request.xml")).unwrap();
+        assert_eq!(
+            modified[0].subscription_id,
+            "hKJETtoAdi9PPW0tZDQ4MThmMDoVYB"
+        );
+        assert!(modified[0].changed);
+        let status =
+            parse_send_notification(&sample("sendnotification-push-status-request.xml")).unwrap();
+        assert!(!status[0].changed);
+        assert_eq!(status[0].watermark.as_deref(), Some("BBBBB="));
+        let answer = String::from_utf8(send_notification_result(true)).unwrap();
+        assert!(
+            answer.contains("<m:SubscriptionStatus>OK</m:SubscriptionStatus>"),
+            "{answer}"
+        );
+    }
+
+    #[test]
+    fn lost_subscription_codes_are_recognised() {
+        let e = code_error(
+            "GetEvents",
+            Some("kim@x"),
+            "ErrorSubscriptionNotFound",
+            "",
+            None,
+        );
+        assert_eq!(e.kind(), "subscriptionLost");
     }
 }

@@ -371,6 +371,16 @@ async fn malformed_and_denied_mailboxes_fail_alone() {
 
 async fn mount_mailbox_ops(server: &MockServer) {
     Mock::given(method("POST"))
+        .and(body_string_contains("PullSubscriptionRequest"))
+        .respond_with(xml(sample("subscribe-pull-response.xml")))
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("<m:GetEvents>"))
+        .respond_with(xml(sample("getevents-response.xml")))
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
         .and(body_string_contains("FindItem"))
         .respond_with(xml(find_item_page(&[], true)))
         .mount(server)
@@ -424,7 +434,7 @@ async fn the_connection_test_binary_reports_each_step_and_a_verdict() {
         "[OK  ] Impersonation and calendar read: 0 appointments",
         "[OK  ] Free/busy read: 2 free/busy events",
         "[OK  ] OOF read: automatic replies disabled",
-        "[SKIP] Subscribe and receive a test notification",
+        "[OK  ] Subscribe and receive a test notification: subscription 39ea5d0f",
         "Verdict: PASSED",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
@@ -494,4 +504,84 @@ async fn the_connection_test_stops_at_a_closed_port() {
         report.steps[0].fix.as_deref().unwrap().contains("port"),
         "{report}"
     );
+}
+
+#[tokio::test]
+async fn subscriptions_over_the_wire_subscribe_pull_and_stream() {
+    use sync_engine::{Exchange, Subscription, SubscriptionKind};
+    let s = setup("").await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("PullSubscriptionRequest"))
+        .and(body_string_contains(
+            r#"<t:DistinguishedFolderId Id="calendar">"#,
+        ))
+        .respond_with(xml(sample("subscribe-pull-response.xml")))
+        .mount(&s.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("<m:GetEvents>"))
+        .and(body_string_contains(
+            "<m:Watermark>AAAAAHgGAAAAAAAAAQ==</m:Watermark>",
+        ))
+        .respond_with(xml(sample("getevents-response.xml")))
+        .mount(&s.server)
+        .await;
+    let stream_body = sample("getstreamingevents-multi-notification-response.xml")
+        + &sample("getstreamingevents-closed-response.xml");
+    Mock::given(method("POST"))
+        .and(body_string_contains("GetStreamingEvents"))
+        .and(body_string_contains(
+            "<m:ConnectionTimeout>30</m:ConnectionTimeout>",
+        ))
+        .respond_with(xml(stream_body))
+        .mount(&s.server)
+        .await;
+    let client = EwsClient::new(&s.engine.config().exchange, Clock::system()).expect("a client");
+    let kind = SubscriptionKind::Pull {
+        timeout_minutes: 10,
+    };
+    let sub = client.subscribe("kim@contoso.test", &kind).await.unwrap();
+    assert_eq!(sub.watermark.as_deref(), Some("AAAAAHgGAAAAAAAAAQ=="));
+    let events = client.get_events("kim@contoso.test", &sub).await.unwrap();
+    assert!(events.changed);
+    assert_eq!(events.watermark.as_deref(), Some("AAAAAOQGAAAAAAAAAQ=="));
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let streaming = Subscription {
+        id: "S1".into(),
+        watermark: None,
+    };
+    client
+        .stream_events("kim@contoso.test", &streaming, 30, tx)
+        .await
+        .unwrap();
+    let mut n = 0;
+    while rx.try_recv().is_ok() {
+        n += 1;
+    }
+    assert_eq!(n, 2, "two notifications with item events, then Closed");
+}
+
+#[tokio::test]
+async fn a_stream_that_ends_without_closed_is_a_cut() {
+    use sync_engine::{Exchange, Subscription};
+    let s = setup("").await;
+    Mock::given(method("POST"))
+        .and(body_string_contains("GetStreamingEvents"))
+        .respond_with(xml(sample(
+            "getstreamingevents-multi-notification-response.xml",
+        )))
+        .mount(&s.server)
+        .await;
+    let client = EwsClient::new(&s.engine.config().exchange, Clock::system()).expect("a client");
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let sub = Subscription {
+        id: "S1".into(),
+        watermark: None,
+    };
+    let err = client
+        .stream_events("kim@contoso.test", &sub, 30, tx)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "connect", "{err}");
 }

@@ -4,5 +4,6 @@ mod api;
 mod config;
 mod ews;
 mod presence;
+mod subscriptions;
 mod support;
 mod sync;

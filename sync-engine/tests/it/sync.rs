@@ -100,12 +100,19 @@ async fn force_sync_runs_a_full_sync_at_once() {
     let _tasks = w.engine.start();
     w.clock.sleep(Duration::hours(1)).await;
     assert_eq!(w.exchange.count("CalendarView"), 1);
-    w.exchange
-        .set_appointments("kim@contoso.test", vec![meeting("Late addition", 120, 30)]);
+    // OOF changes do not notify; without force-now this would wait for the next poll.
+    w.exchange.set_oof(
+        "kim@contoso.test",
+        OofSettings {
+            state: OofState::Enabled,
+            ..Default::default()
+        },
+    );
     w.engine.force_sync();
     w.clock.sleep(Duration::seconds(1)).await;
     assert_eq!(w.exchange.count("CalendarView"), 2);
-    assert_eq!(w.engine.appointments("kim@contoso.test").unwrap().len(), 1);
+    let p = w.engine.presence("kim@contoso.test").unwrap();
+    assert_eq!(p.presence.state, PresenceState::Absent);
 }
 
 #[tokio::test(start_paused = true)]

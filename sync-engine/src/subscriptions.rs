@@ -1,0 +1,251 @@
+//! Change notifications: one watcher per mailbox keeps a subscription alive and resyncs the
+//! mailbox when it changes.
+//!
+//! No change may be lost, so the order is always *subscribe, then fetch*: the first
+//! subscription is made by the full sync just before it fetches the mailbox, and whenever a
+//! subscription is lost (expired, unknown to the server, a cut stream, a push subscription
+//! gone silent) the watcher subscribes again and then resyncs the whole window. A change
+//! notification triggers a fetch of the mailbox's window (what changed is whatever differs),
+//! coalescing notifications that arrive while a fetch runs.
+
+use chrono::Duration;
+use tokio::sync::mpsc;
+
+use crate::config::Notifications;
+use crate::engine::Engine;
+use crate::ews::wire;
+use crate::exchange::{ExchangeError, Subscription, SubscriptionKind};
+
+/// Why a watcher's subscription ended.
+enum Ended {
+    /// A streaming connection closed normally: reconnect with the same subscription.
+    Renew,
+    /// The subscription is gone or its stream was cut: subscribe again and resync.
+    Lost(String),
+}
+
+impl Engine {
+    /// The subscription mode the configuration asks for.
+    pub(crate) fn subscription_kind(&self) -> SubscriptionKind {
+        match &self.config().notifications {
+            Notifications::Pull { interval } => SubscriptionKind::Pull {
+                // The server drops a pull subscription not polled for `timeout` minutes.
+                timeout_minutes: u32::try_from((interval.num_minutes() * 3).clamp(10, 1440))
+                    .unwrap_or(10),
+            },
+            Notifications::Streaming { .. } => SubscriptionKind::Streaming,
+            Notifications::Push {
+                callback_url,
+                status_frequency,
+                ..
+            } => SubscriptionKind::Push {
+                url: callback_url.clone(),
+                status_frequency_minutes: u32::try_from(
+                    status_frequency.num_minutes().clamp(1, 1440),
+                )
+                .unwrap_or(1),
+            },
+        }
+    }
+
+    /// Subscribes `mailbox` and records the subscription; logs and records a failure.
+    pub(crate) async fn subscribe_mailbox(
+        &self,
+        mailbox: &str,
+    ) -> Result<Subscription, ExchangeError> {
+        self.log().info(
+            Some(mailbox),
+            format!("Subscribing to availability: {mailbox}"),
+        );
+        let kind = self.subscription_kind();
+        let exchange = self.exchange();
+        let result = self
+            .call("Subscribe", Some(mailbox), || {
+                exchange.subscribe(mailbox, &kind)
+            })
+            .await;
+        match &result {
+            Ok(sub) => self.set_subscription(mailbox, Some(sub.clone())),
+            Err(e) => self.record_failure(mailbox, "subscribe", e, self.clock().now()),
+        }
+        result
+    }
+
+    /// Fetches the mailbox's window again (after a change or a lost subscription).
+    pub(crate) async fn resync_mailbox(&self, mailbox: &str) {
+        let Some(privacy) = self.privacy_of(mailbox) else {
+            return;
+        };
+        let window = self.window_from(self.clock().now());
+        let _ = self.sync_calendar(mailbox, privacy, window).await;
+    }
+
+    /// The watcher of one mailbox: runs until aborted.
+    pub(crate) async fn watch_mailbox(self, mailbox: String) {
+        let mut retry = Duration::seconds(30);
+        let mut resync = false;
+        loop {
+            let sub = match self.subscription_of(&mailbox) {
+                Some(sub) => sub,
+                None => match self.subscribe_mailbox(&mailbox).await {
+                    Ok(sub) => {
+                        resync = true;
+                        sub
+                    }
+                    Err(e) => {
+                        self.log().warn(
+                            Some(&mailbox),
+                            format!(
+                                "Cannot subscribe ({e}); next attempt in {} s",
+                                retry.num_seconds()
+                            ),
+                        );
+                        self.clock().sleep(retry).await;
+                        retry = (retry * 2).min(Duration::minutes(15));
+                        continue;
+                    }
+                },
+            };
+            retry = Duration::seconds(30);
+            if resync {
+                // Subscribed first, fetched second: nothing between the two is missed.
+                self.resync_mailbox(&mailbox).await;
+                resync = false;
+            }
+            let ended = match self.config().notifications.clone() {
+                Notifications::Pull { interval } => self.pull(&mailbox, sub, interval).await,
+                Notifications::Streaming { lifetime } => self.stream(&mailbox, sub, lifetime).await,
+                Notifications::Push {
+                    status_frequency, ..
+                } => self.push_watch(&mailbox, sub, status_frequency).await,
+            };
+            match ended {
+                Ended::Renew => {}
+                Ended::Lost(reason) => {
+                    self.log().warn(
+                        Some(&mailbox),
+                        format!("Subscription lost ({reason}); re-subscribing and resyncing"),
+                    );
+                    self.set_subscription(&mailbox, None);
+                    resync = true;
+                }
+            }
+        }
+    }
+
+    async fn pull(&self, mailbox: &str, mut sub: Subscription, interval: Duration) -> Ended {
+        let exchange = self.exchange();
+        loop {
+            self.clock().sleep(interval).await;
+            loop {
+                let current = sub.clone();
+                let events = match self
+                    .call("GetEvents", Some(mailbox), || {
+                        exchange.get_events(mailbox, &current)
+                    })
+                    .await
+                {
+                    Ok(events) => events,
+                    Err(e) => return Ended::Lost(e.to_string()),
+                };
+                if events.watermark.is_some() {
+                    sub.watermark = events.watermark.clone();
+                    self.set_subscription(mailbox, Some(sub.clone()));
+                }
+                if events.changed {
+                    self.log()
+                        .debug(Some(mailbox), "Change notification (pull): resyncing");
+                    self.resync_mailbox(mailbox).await;
+                }
+                if !events.more {
+                    break;
+                }
+            }
+        }
+    }
+
+    async fn stream(&self, mailbox: &str, sub: Subscription, lifetime: Duration) -> Ended {
+        let exchange = self.exchange();
+        let minutes = u32::try_from(lifetime.num_minutes().clamp(1, 30)).unwrap_or(30);
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let stream = exchange.stream_events(mailbox, &sub, minutes, tx);
+        tokio::pin!(stream);
+        loop {
+            tokio::select! {
+                result = &mut stream => {
+                    if rx.try_recv().is_ok() {
+                        while rx.try_recv().is_ok() {}
+                        self.resync_mailbox(mailbox).await;
+                    }
+                    return match result {
+                        Ok(()) => Ended::Renew,
+                        Err(e) => {
+                            if let Some(back_off) = e.back_off() {
+                                self.clock().sleep(back_off).await;
+                            }
+                            Ended::Lost(e.to_string())
+                        }
+                    };
+                }
+                Some(()) = rx.recv() => {
+                    while rx.try_recv().is_ok() {}
+                    self.log().debug(Some(mailbox), "Change notification (streaming): resyncing");
+                    self.resync_mailbox(mailbox).await;
+                }
+            }
+        }
+    }
+
+    async fn push_watch(
+        &self,
+        mailbox: &str,
+        sub: Subscription,
+        status_frequency: Duration,
+    ) -> Ended {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        self.register_push(mailbox, &sub.id, tx);
+        let silence = status_frequency * 2 + Duration::minutes(1);
+        loop {
+            let heard = self
+                .push_heard(mailbox)
+                .unwrap_or_else(|| self.clock().now());
+            let deadline = heard + silence;
+            tokio::select! {
+                () = self.clock().sleep_until(deadline) => {
+                    if self.push_heard(mailbox).is_none_or(|h| h + silence <= self.clock().now()) {
+                        self.unregister_push(&sub.id);
+                        return Ended::Lost(format!(
+                            "no push notification for {} s",
+                            silence.num_seconds()
+                        ));
+                    }
+                }
+                Some(()) = rx.recv() => {
+                    while rx.try_recv().is_ok() {}
+                    self.log().debug(Some(mailbox), "Change notification (push): resyncing");
+                    self.resync_mailbox(mailbox).await;
+                }
+            }
+        }
+    }
+
+    /// Handles one push `SendNotification` body and returns the `SendNotificationResult`
+    /// to answer: `OK` for subscriptions the engine holds, `Unsubscribe` for any other.
+    pub fn push_notification(&self, body: &[u8]) -> Result<Vec<u8>, ExchangeError> {
+        let notifications = wire::parse_send_notification(body)?;
+        let now = self.clock().now();
+        let mut keep = true;
+        for n in notifications {
+            match self.push_target(&n.subscription_id) {
+                Some((mailbox, tx)) => {
+                    self.set_push_heard(&mailbox, now);
+                    if n.changed {
+                        let _ = tx.send(());
+                    }
+                }
+                None => keep = false,
+            }
+        }
+        Ok(wire::send_notification_result(keep))
+    }
+}

@@ -1,11 +1,11 @@
 //! GetServerTimeZones: the Windows zone definitions a server knows (exchangelib calls it
 //! before GetUserAvailability). The definitions are the `timezone` module's types.
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::response::{Payload, Responses};
 use crate::timezone::TimeZoneDefinition;
-use crate::xml::{self, Element, Limits, Ns, ParseError, Writer};
+use crate::xml::{Element, Ns, ParseError, Writer};
 
 /// `m:GetServerTimeZones`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,28 +49,10 @@ impl GetServerTimeZones {
 }
 
 /// `GetServerTimeZonesResponseMessage` payload.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct GetServerTimeZonesResult {
-    /// `m:TimeZoneDefinitions` (serialized to JSON as their XML element trees).
-    #[serde(serialize_with = "definitions_as_elements")]
+    /// `m:TimeZoneDefinitions`
     pub definitions: Option<Vec<TimeZoneDefinition>>,
-}
-
-/// The timezone types have no serde form; show them as the element trees they write.
-fn definitions_as_elements<S: Serializer>(
-    defs: &Option<Vec<TimeZoneDefinition>>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    let trees: Option<Vec<Element>> = defs.as_ref().map(|defs| {
-        defs.iter()
-            .filter_map(|d| {
-                let mut w = Writer::fragment();
-                d.write(&mut w, &Ns::Types, "TimeZoneDefinition");
-                xml::parse(&w.into_bytes(), &Limits::default()).ok()
-            })
-            .collect()
-    });
-    trees.serialize(s)
 }
 
 impl Payload for GetServerTimeZonesResult {

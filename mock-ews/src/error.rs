@@ -96,6 +96,10 @@ pub enum StoreError {
     Oof(String),
     #[error("no snapshot {0}")]
     NoSnapshot(u64),
+    /// An operation refused the change with its own EWS code (e.g. an invalid recurrence
+    /// sent over EWS); nothing was changed.
+    #[error("{message}")]
+    Rejected { code: String, message: String },
 }
 
 impl StoreError {
@@ -117,6 +121,7 @@ impl StoreError {
             StoreError::NotRecurring(_) => "ErrorItemNotFound",
             StoreError::Oof(_) => "ErrorInvalidScheduledOofDuration",
             StoreError::NoSnapshot(_) => "ErrorInvalidRequest",
+            StoreError::Rejected { .. } => "ErrorInvalidRequest",
         }
     }
 }

@@ -216,6 +216,18 @@ impl Store {
 
     /// Creates a calendar item in a mailbox.
     pub fn create_item(&self, smtp: &str, spec: &ItemSpec) -> Result<ItemRef, StoreError> {
+        self.create_with(smtp, |key, mb, now| {
+            Ok(CalendarItem::from_spec(spec, key, &mb.smtp, mb.tz, now)?)
+        })
+    }
+
+    /// Creates an item built by `build(key, mailbox, now)` (EWS CreateItem builds from the
+    /// wire form). Nothing changes if `build` fails.
+    pub fn create_with(
+        &self,
+        smtp: &str,
+        build: impl FnOnce(u64, &Mailbox, DateTime<Utc>) -> Result<CalendarItem, StoreError>,
+    ) -> Result<ItemRef, StoreError> {
         let now = self.clock.now();
         let mut inner = self.write_inner();
         let key = inner.world.next_key;
@@ -225,7 +237,7 @@ impl Store {
             .mailboxes
             .get_mut(&mb_key)
             .ok_or_else(|| StoreError::NoMailbox(smtp.to_owned()))?;
-        let item = CalendarItem::from_spec(spec, key, &mb.smtp, mb.tz, now)?;
+        let item = build(key, mb, now)?;
         let mb = Arc::make_mut(mb);
         let r = ItemRef::of(mb, &item);
         mb.items.insert(key, Arc::new(item));

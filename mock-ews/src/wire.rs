@@ -53,7 +53,6 @@ pub(crate) fn status_to_wire(s: FreeBusyStatus, server: ServerVersion) -> Legacy
     }
 }
 
-#[allow(dead_code)] // CreateItem/UpdateItem use these; they land next
 pub(crate) fn status_from_wire(s: LegacyFreeBusyStatus) -> FreeBusyStatus {
     match s {
         LegacyFreeBusyStatus::Free => FreeBusyStatus::Free,
@@ -74,7 +73,6 @@ pub(crate) fn sensitivity_to_wire(s: Sensitivity) -> WireSensitivity {
     }
 }
 
-#[allow(dead_code)] // CreateItem/UpdateItem use these; they land next
 pub(crate) fn sensitivity_from_wire(s: WireSensitivity) -> Sensitivity {
     match s {
         WireSensitivity::Normal => Sensitivity::Normal,
@@ -101,7 +99,6 @@ fn day_to_wire(d: Weekday) -> DayOfWeek {
         .map_or(DayOfWeek::Sunday, |(_, x)| *x)
 }
 
-#[allow(dead_code)] // CreateItem/UpdateItem use these; they land next
 fn day_from_wire(d: DayOfWeek) -> Option<Weekday> {
     WEEKDAYS.iter().find(|(_, x)| *x == d).map(|(w, _)| *w)
 }
@@ -115,7 +112,6 @@ fn relative_to_wire(d: RelativeDay) -> DayOfWeek {
     }
 }
 
-#[allow(dead_code)] // CreateItem/UpdateItem use these; they land next
 fn relative_from_wire(d: DayOfWeek) -> RelativeDay {
     match d {
         DayOfWeek::Day => RelativeDay::Day,
@@ -140,7 +136,6 @@ fn index_to_wire(i: DayOfWeekIndex) -> WireIndex {
         .map_or(WireIndex::First, |(_, w)| *w)
 }
 
-#[allow(dead_code)] // CreateItem/UpdateItem use these; they land next
 fn index_from_wire(i: WireIndex) -> DayOfWeekIndex {
     INDEXES
         .iter()
@@ -170,7 +165,6 @@ fn month_to_wire(m: u32) -> Month {
         .unwrap_or(Month::January)
 }
 
-#[allow(dead_code)] // CreateItem/UpdateItem use these; they land next
 fn month_from_wire(m: Month) -> u32 {
     MONTHS
         .iter()
@@ -240,7 +234,6 @@ pub(crate) fn recurrence_to_wire(r: &Recurrence) -> WireRecurrence {
 
 /// Reads a wire recurrence; `None` when a weekly pattern names a day class (Exchange answers
 /// ErrorCalendarInvalidRecurrence).
-#[allow(dead_code)] // CreateItem/UpdateItem use these; they land next
 pub(crate) fn recurrence_from_wire(r: &WireRecurrence) -> Option<Recurrence> {
     let first_rel = |days: &[DayOfWeek]| {
         days.first()
@@ -726,7 +719,6 @@ pub(crate) fn shape(full: &Wire, shape: &Shape, find: bool) -> Wire {
 }
 
 /// The FieldURI an update targets, for UpdateItem.
-#[allow(dead_code)] // CreateItem/UpdateItem use these; they land next
 pub(crate) fn update_uri(u: &ItemUpdate) -> Option<&str> {
     let path = match u {
         ItemUpdate::Set { path, .. }

@@ -32,7 +32,27 @@ impl MsgError {
 
 impl From<crate::error::StoreError> for MsgError {
     fn from(e: crate::error::StoreError) -> Self {
-        MsgError::new(e.response_code(), e.to_string())
+        match e {
+            crate::error::StoreError::Rejected { code, message } => MsgError::new(code, message),
+            crate::error::StoreError::ChangeKeyMismatch { .. } => MsgError::new(
+                "ErrorIrresolvableConflict",
+                "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item.",
+            ),
+            crate::error::StoreError::ItemNotFound(_) => MsgError::new(
+                "ErrorItemNotFound",
+                "The specified object was not found in the store.",
+            ),
+            other => MsgError::new(other.response_code(), other.to_string()),
+        }
+    }
+}
+
+impl From<MsgError> for crate::error::StoreError {
+    fn from(e: MsgError) -> Self {
+        crate::error::StoreError::Rejected {
+            code: e.code,
+            message: e.text,
+        }
     }
 }
 

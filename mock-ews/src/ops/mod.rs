@@ -4,11 +4,14 @@
 //! Anything not implemented answers the HTTP 500 `ErrorInvalidRequest` fault real Exchange
 //! gives for an unknown operation (EWS.md §9), never a crash or an empty 200.
 
+mod availability;
 mod calendar;
 mod common;
 mod convert_id;
 mod oof;
 mod time;
+mod time_zones;
+mod write;
 
 use ews_proto::{Envelope, ExchangeVersion, Ns, Request};
 
@@ -146,10 +149,22 @@ fn run(ctx: &Ctx<'_>, operation: &str) -> Reply {
         "ConvertId" => convert_id::convert_id(ctx),
         "GetUserOofSettingsRequest" => oof::get(ctx),
         "SetUserOofSettingsRequest" => oof::set(ctx),
-        "GetFolder" | "FindItem" | "GetItem" => match Request::from_xml(&ctx.envelope.body) {
+        "GetFolder"
+        | "FindItem"
+        | "GetItem"
+        | "GetUserAvailabilityRequest"
+        | "GetServerTimeZones"
+        | "CreateItem"
+        | "UpdateItem"
+        | "DeleteItem" => match Request::from_xml(&ctx.envelope.body) {
             Ok(Request::GetFolder(r)) => calendar::get_folder(ctx, &r),
             Ok(Request::FindItem(r)) => calendar::find_item(ctx, &r),
             Ok(Request::GetItem(r)) => calendar::get_item(ctx, &r),
+            Ok(Request::GetUserAvailability(r)) => availability::get_user_availability(ctx, &r),
+            Ok(Request::GetServerTimeZones(r)) => time_zones::get_server_time_zones(ctx, &r),
+            Ok(Request::CreateItem(r)) => write::create_item(ctx, &r),
+            Ok(Request::UpdateItem(r)) => write::update_item(ctx, &r),
+            Ok(Request::DeleteItem(r)) => write::delete_item(ctx, &r),
             Ok(_) => unsupported(operation),
             Err(err) => Reply::Fault(crate::server::parse_fault(&err)),
         },

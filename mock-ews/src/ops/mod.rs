@@ -9,6 +9,7 @@ mod calendar;
 mod common;
 mod convert_id;
 mod oof;
+mod sync;
 mod time;
 mod time_zones;
 mod write;
@@ -146,29 +147,23 @@ pub(crate) fn dispatch(store: &Store, principal: &Principal, envelope: &Envelope
 
 fn run(ctx: &Ctx<'_>, operation: &str) -> Reply {
     match operation {
-        "ConvertId" => convert_id::convert_id(ctx),
-        "GetUserOofSettingsRequest" => oof::get(ctx),
-        "SetUserOofSettingsRequest" => oof::set(ctx),
-        "GetFolder"
-        | "FindItem"
-        | "GetItem"
-        | "GetUserAvailabilityRequest"
-        | "GetServerTimeZones"
-        | "CreateItem"
-        | "UpdateItem"
-        | "DeleteItem" => match Request::from_xml(&ctx.envelope.body) {
-            Ok(Request::GetFolder(r)) => calendar::get_folder(ctx, &r),
-            Ok(Request::FindItem(r)) => calendar::find_item(ctx, &r),
-            Ok(Request::GetItem(r)) => calendar::get_item(ctx, &r),
-            Ok(Request::GetUserAvailability(r)) => availability::get_user_availability(ctx, &r),
-            Ok(Request::GetServerTimeZones(r)) => time_zones::get_server_time_zones(ctx, &r),
-            Ok(Request::CreateItem(r)) => write::create_item(ctx, &r),
-            Ok(Request::UpdateItem(r)) => write::update_item(ctx, &r),
-            Ok(Request::DeleteItem(r)) => write::delete_item(ctx, &r),
-            Ok(_) => unsupported(operation),
-            Err(err) => Reply::Fault(crate::server::parse_fault(&err)),
-        },
-        _ => unsupported(operation),
+        "ConvertId" => return convert_id::convert_id(ctx),
+        "GetUserOofSettingsRequest" => return oof::get(ctx),
+        "SetUserOofSettingsRequest" => return oof::set(ctx),
+        _ => {}
+    }
+    match Request::from_xml(&ctx.envelope.body) {
+        Ok(Request::GetFolder(r)) => calendar::get_folder(ctx, &r),
+        Ok(Request::FindItem(r)) => calendar::find_item(ctx, &r),
+        Ok(Request::GetItem(r)) => calendar::get_item(ctx, &r),
+        Ok(Request::GetUserAvailability(r)) => availability::get_user_availability(ctx, &r),
+        Ok(Request::GetServerTimeZones(r)) => time_zones::get_server_time_zones(ctx, &r),
+        Ok(Request::CreateItem(r)) => write::create_item(ctx, &r),
+        Ok(Request::UpdateItem(r)) => write::update_item(ctx, &r),
+        Ok(Request::DeleteItem(r)) => write::delete_item(ctx, &r),
+        Ok(Request::SyncFolderItems(r)) => sync::sync_folder_items(ctx, &r),
+        Ok(_) | Err(ews_proto::ParseError::UnknownOperation { .. }) => unsupported(operation),
+        Err(err) => Reply::Fault(crate::server::parse_fault(&err)),
     }
 }
 

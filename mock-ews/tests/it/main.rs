@@ -1,10 +1,12 @@
 //! Integration tests of mock-ews over real loopback sockets.
 
 mod availability;
+mod bad_input;
 mod calendar;
 mod control;
 mod ews;
 mod samples;
 mod support;
+mod sync;
 mod worlds;
 mod write;

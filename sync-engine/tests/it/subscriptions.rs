@@ -1,9 +1,6 @@
 //! Change notifications on virtual time: streaming, pull and push, lost subscriptions and
 //! cut streams recovered by re-subscribing and resyncing, with no change lost.
 
-// The helpers below are test code too; clippy's allow-unwrap-in-tests sees only #[test] fns.
-#![allow(clippy::unwrap_used)]
-
 use axum::body::Body;
 use axum::http::Request;
 use calendar_core::PresenceState;

@@ -1,0 +1,141 @@
+//! The engine with its real EWS client against mock-ews (in process, one shared clock).
+
+use std::sync::Arc;
+
+use calendar_core::PresenceState;
+use chrono::{Duration, TimeZone, Utc};
+use ews_clock::Clock;
+use mock_ews::{MockEws, WorldSpec};
+use sync_engine::ews::EwsClient;
+use sync_engine::{Config, Engine, Health};
+
+const WORLD: &str = r#"
+server: 2010sp3
+mailboxes:
+  - smtp: kim@contoso.test
+    calendar:
+      - subject: Budget review
+        start: 2026-03-30 09:00
+        duration: 30m
+        location: Room 4
+      - subject: Standup
+        start: 2026-03-30 10:00
+        duration: 15m
+        recurrence: { daily: true, count: 5 }
+      - subject: Last year
+        start: 2025-03-30 10:00
+        duration: 15m
+    oof:
+      state: enabled
+      internal: <p>Back on Monday</p>
+  - smtp: denied@contoso.test
+accounts:
+  - user: svc-sync
+    password: sync-pw
+    impersonation: [kim@contoso.test]
+"#;
+
+async fn start() -> (MockEws, Engine, Clock) {
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 30, 8, 0, 0).unwrap();
+    let clock = Clock::frozen_at(t0);
+    let spec = WorldSpec::from_yaml(WORLD, "test world").unwrap();
+    let mock = MockEws::builder()
+        .world(spec)
+        .clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
+    let text = format!(
+        r#"
+[exchange]
+url = "{}"
+username = "svc-sync"
+password = "sync-pw"
+max_retries = 0
+[[users]]
+email = "kim@contoso.test"
+[[users]]
+email = "denied@contoso.test"
+[[users]]
+email = "ghost@contoso.test"
+"#,
+        mock.ews_url()
+    );
+    let config = Config::parse("test", &text, |_| None).unwrap();
+    let client = EwsClient::new(&config.exchange, clock.clone()).unwrap();
+    let engine = Engine::new(config, clock.clone(), Arc::new(client));
+    (mock, engine, clock)
+}
+
+#[tokio::test]
+async fn initial_sync_against_mock_ews_with_per_mailbox_failures() {
+    let (_mock, engine, clock) = start().await;
+    let report = engine.full_sync().await;
+    assert!(report.connected);
+    let log: Vec<String> = engine
+        .log()
+        .lines(&Default::default())
+        .into_iter()
+        .map(|l| l.message)
+        .collect();
+    assert!(
+        log.contains(&"Connected to Exchange (v14.03.0181.0006)".to_string()),
+        "{log:#?}"
+    );
+
+    let kim: Vec<(String, String)> = engine
+        .appointments("kim@contoso.test")
+        .unwrap()
+        .into_iter()
+        .map(|a| {
+            (
+                a.subject.unwrap_or_default(),
+                a.start.format("%m-%d %H:%M").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kim,
+        [
+            ("Budget review".to_string(), "03-30 09:00".to_string()),
+            ("Standup".into(), "03-30 10:00".into()),
+            ("Standup".into(), "03-31 10:00".into()),
+            ("Standup".into(), "04-01 10:00".into()),
+            ("Standup".into(), "04-02 10:00".into()),
+            ("Standup".into(), "04-03 10:00".into()),
+        ]
+    );
+    let p = engine.presence("kim@contoso.test").unwrap();
+    assert_eq!(p.presence.state, PresenceState::Absent);
+    assert_eq!(p.presence.message.as_deref(), Some("Back on Monday"));
+
+    let status = engine.status();
+    assert_eq!(status.health, Health::Degraded);
+    let errors: Vec<(String, String)> = status
+        .mailboxes
+        .iter()
+        .filter_map(|m| {
+            m.sync
+                .error
+                .as_ref()
+                .map(|e| (m.email.clone(), e.kind.clone()))
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (
+                "denied@contoso.test".to_string(),
+                "impersonationDenied".to_string()
+            ),
+            (
+                "ghost@contoso.test".to_string(),
+                "mailboxNotFound".to_string()
+            ),
+        ]
+    );
+    // The clock is the mock's: a week later the window moves with it.
+    clock.advance(Duration::days(7));
+    engine.full_sync().await;
+    assert!(engine.appointments("kim@contoso.test").unwrap().is_empty());
+}

@@ -1,5 +1,6 @@
 //! `ews-kit decode FILE|-`: print any EWS message (request, response, push notification,
-//! fault) as readable JSON, so integrators can read customer traces.
+//! fault) as readable JSON, so integrators can read customer traces. A file holding several
+//! envelopes in a row (a captured streaming response) prints as a JSON array.
 
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
@@ -69,11 +70,21 @@ pub(crate) fn run(config: &DecodeConfig, out: &mut dyn Write) -> Result<(), Deco
         max_bytes: config.max_bytes,
         ..Limits::default()
     };
-    let message = Message::parse(&bytes, &limits).map_err(|source| DecodeError::Parse {
+    // A captured GetStreamingEvents response is several envelopes in a row: print them as a
+    // JSON array; a single message prints as one object.
+    let messages = Message::parse_all(&bytes, &limits).map_err(|source| DecodeError::Parse {
         input: input.clone(),
         source,
     })?;
-    let json = to_json(&message).map_err(|e| DecodeError::Write(io::Error::other(e)))?;
+    let json = match messages.as_slice() {
+        [one] => to_json(one),
+        many => many
+            .iter()
+            .map(to_json)
+            .collect::<Result<Vec<_>, _>>()
+            .map(|parts| format!("[\n{}\n]", parts.join(",\n"))),
+    }
+    .map_err(|e| DecodeError::Write(io::Error::other(e)))?;
     match writeln!(out, "{json}") {
         // `ews-kit decode x.xml | head` is normal use, not an error.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),

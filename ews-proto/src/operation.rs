@@ -388,7 +388,20 @@ pub struct Message {
 impl Message {
     /// Parses and classifies any EWS message.
     pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Message, ParseError> {
-        let env = Envelope::parse(bytes, limits)?;
+        Message::from_envelope(Envelope::parse(bytes, limits)?)
+    }
+
+    /// Parses a sequence of messages, one envelope after another, as a captured
+    /// GetStreamingEvents response holds (a single message gives a one-element list).
+    pub fn parse_all(bytes: &[u8], limits: &Limits) -> Result<Vec<Message>, ParseError> {
+        crate::xml::parse_many(bytes, limits)?
+            .into_iter()
+            .map(|root| Message::from_envelope(Envelope::from_element(root)?))
+            .collect()
+    }
+
+    /// Classifies a parsed envelope.
+    pub fn from_envelope(env: Envelope) -> Result<Message, ParseError> {
         let body = if Response::is_response_element(&env.body) {
             MessageBody::Response(Response::parse(&env)?)
         } else {

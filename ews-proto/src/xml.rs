@@ -500,6 +500,24 @@ impl<'a> Positions<'a> {
 /// Rejects inputs above `limits.max_bytes`, nesting above `limits.max_depth`, any DOCTYPE,
 /// unknown entity references, undeclared prefixes, mismatched end tags and non-UTF-8 input.
 pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Element, ParseError> {
+    parse_roots(bytes, limits, false)?
+        .into_iter()
+        .next()
+        .ok_or(ParseError::Empty)
+}
+
+/// Parses a sequence of top-level elements, as a captured GetStreamingEvents response holds
+/// (one envelope after another). Same checks as [`parse`]; at least one element is
+/// required.
+pub fn parse_many(bytes: &[u8], limits: &Limits) -> Result<Vec<Element>, ParseError> {
+    let roots = parse_roots(bytes, limits, true)?;
+    if roots.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    Ok(roots)
+}
+
+fn parse_roots(bytes: &[u8], limits: &Limits, many: bool) -> Result<Vec<Element>, ParseError> {
     if bytes.len() > limits.max_bytes {
         return Err(ParseError::TooBig {
             size: bytes.len(),
@@ -513,7 +531,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Element, ParseError> {
     reader.config_mut().check_end_names = true;
 
     let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
+    let mut roots: Vec<Element> = Vec::new();
 
     loop {
         let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
@@ -537,8 +555,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Element, ParseError> {
         };
         let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         match event {
-            Event::Start(start) | Event::Empty(start) if root.is_some() => {
-                let _ = start;
+            Event::Start(_) | Event::Empty(_) if !many && stack.is_empty() && !roots.is_empty() => {
                 let (line, column) = positions.at(before);
                 return Err(ParseError::Malformed {
                     line,
@@ -573,7 +590,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Element, ParseError> {
                 };
                 let element = start_element(&reader, start, ns, line, column)?;
                 if matches!(event, Event::Empty(_)) {
-                    close(element, &mut stack, &mut root);
+                    close(element, &mut stack, &mut roots);
                 } else {
                     stack.push(element);
                 }
@@ -581,7 +598,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Element, ParseError> {
             Event::End(_) => {
                 // quick-xml checks that end names match; a stray end tag is its error.
                 if let Some(element) = stack.pop() {
-                    close(element, &mut stack, &mut root);
+                    close(element, &mut stack, &mut roots);
                 }
             }
             Event::Text(text) => {
@@ -648,7 +665,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Element, ParseError> {
             message: format!("element {} is never closed", open.qname()),
         });
     }
-    root.ok_or(ParseError::Empty)
+    Ok(roots)
 }
 
 /// Resolves the namespace of an element; `Err(prefix)` for an undeclared prefix.
@@ -700,14 +717,14 @@ fn start_element(
     })
 }
 
-fn close(mut element: Element, stack: &mut [Element], root: &mut Option<Element>) {
+fn close(mut element: Element, stack: &mut [Element], roots: &mut Vec<Element>) {
     // Indentation between child elements is not content.
     if !element.children.is_empty() && element.text.trim().is_empty() {
         element.text.clear();
     }
     match stack.last_mut() {
         Some(parent) => parent.children.push(element),
-        None => *root = Some(element),
+        None => roots.push(element),
     }
 }
 
@@ -1037,6 +1054,19 @@ mod tests {
         assert_eq!(p("").unwrap_err(), ParseError::Empty);
         assert!(p("<a>").is_err());
         assert!(p("\u{feff}<a/>").is_ok());
+    }
+
+    #[test]
+    fn parse_many_reads_consecutive_roots() {
+        let roots = parse_many(b"<a/>\n<b>x</b><c/>", &Limits::default()).unwrap();
+        let names: Vec<&str> = roots.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!((roots[1].line, roots[1].column), (2, 1));
+        assert_eq!(
+            parse_many(b"  ", &Limits::default()).unwrap_err(),
+            ParseError::Empty
+        );
+        assert!(parse_many(b"<a/><b>", &Limits::default()).is_err());
     }
 
     #[test]

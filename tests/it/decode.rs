@@ -80,3 +80,20 @@ fn missing_file_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_captured_stream_prints_as_an_array() {
+    let mut bytes = std::fs::read(format!(
+        "{SAMPLES}/getstreamingevents-multi-notification-response.xml"
+    ))
+    .unwrap();
+    bytes.extend(
+        std::fs::read(format!("{SAMPLES}/getstreamingevents-closed-response.xml")).unwrap(),
+    );
+    let (ok, stdout, stderr) = decode(&["-"], Some(&bytes));
+    assert!(ok, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let all = json.as_array().unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1]["operation"], "GetStreamingEvents");
+}

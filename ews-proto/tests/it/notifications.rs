@@ -198,3 +198,22 @@ fn written_responses_start_with_declaration_and_header() {
         "{s}"
     );
 }
+
+#[test]
+fn a_captured_stream_of_envelopes_parses_as_a_sequence() {
+    let mut stream = sample("getstreamingevents-multi-notification-response.xml");
+    stream.extend_from_slice(&sample("getstreamingevents-closed-response.xml"));
+    let all = Message::parse_all(&stream, &Limits::default()).unwrap();
+    assert_eq!(all.len(), 2);
+    let MessageBody::Response(Response::GetStreamingEvents(last)) = &all[1].body else {
+        panic!("not GetStreamingEvents")
+    };
+    assert_eq!(
+        last.messages[0].payload.connection_status.as_deref(),
+        Some("Closed")
+    );
+    assert!(
+        Message::parse(&stream, &Limits::default()).is_err(),
+        "one message expected"
+    );
+}

@@ -21,6 +21,8 @@
 //! | GET, PUT | `/mock/mailboxes/{smtp}/oof` | OOF (world-file form) | OOF with `active` |
 //! | GET, DELETE | `/mock/journal` | | entries |
 //! | GET | `/mock/changes?after=n` | | change records |
+//! | GET, POST, DELETE | `/mock/faults` | a fault rule (see [`FaultSpec`](crate::FaultSpec)) | rules / `{"id": n}` |
+//! | DELETE | `/mock/faults/{id}` | | 204 |
 
 use std::sync::Arc;
 
@@ -64,6 +66,11 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         )
         .route("/journal", get(journal_get).delete(journal_clear))
         .route("/changes", get(changes))
+        .route(
+            "/faults",
+            get(faults_list).post(faults_add).delete(faults_clear),
+        )
+        .route("/faults/{id}", axum::routing::delete(faults_remove))
 }
 
 /// A control-API failure: a status and a JSON `{"error": ...}` body.
@@ -453,4 +460,34 @@ struct After {
 
 async fn changes(State(s): St, Query(q): Query<After>) -> Json<Value> {
     Json(json!(s.store.changes_since(q.after)))
+}
+
+async fn faults_list(State(s): St) -> Json<Value> {
+    Json(json!(s.faults.list()))
+}
+
+async fn faults_add(
+    State(s): St,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let spec: crate::fault::FaultSpec = parse_body(&headers, &body, "fault")?;
+    let id = s.faults.add(spec).map_err(|e| bad(format!("fault: {e}")))?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))))
+}
+
+async fn faults_clear(State(s): St) -> StatusCode {
+    s.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn faults_remove(State(s): St, Path(id): Path<u64>) -> Result<StatusCode, ApiError> {
+    if s.faults.remove(id) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no fault rule {id}"),
+        ))
+    }
 }

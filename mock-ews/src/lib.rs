@@ -15,6 +15,7 @@
 
 mod control;
 mod error;
+mod fault;
 mod id;
 mod item;
 mod journal;
@@ -23,11 +24,13 @@ mod server;
 mod soap;
 mod spec;
 mod store;
+mod transport;
 mod wire;
 mod world;
 mod zone;
 
 pub use crate::error::{ItemError, StoreError, WorldError};
+pub use crate::fault::{ActiveFault, BusyForm, FaultKind, FaultSpec, Faults};
 pub use crate::id::{
     FolderKind, IdTarget, change_key, folder_id, item_id, occurrence_id, parse_folder_id, parse_id,
 };
@@ -41,6 +44,7 @@ pub use crate::spec::{
     YearlySpec,
 };
 pub use crate::store::{Change, ChangeKind, ItemRef, SnapshotId, Store};
+pub use crate::transport::Peer;
 pub use crate::world::{
     AccessError, Account, DelegateRight, Impersonation, Mailbox, OofSettings, Principal,
     Sensitivity, ServerVersion, VersionInfo, WorkingHours, World,

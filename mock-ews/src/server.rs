@@ -20,11 +20,13 @@ use tokio::task::JoinHandle;
 
 use crate::control;
 use crate::error::WorldError;
+use crate::fault::{BusyForm, FaultKind, FaultSpec, Faults};
 use crate::journal::{Journal, JournalEntry, Outcome};
 use crate::ops;
 use crate::soap::SoapFault;
 use crate::spec::WorldSpec;
 use crate::store::Store;
+use crate::transport::{Peer, Trap, TrapListener};
 use crate::world::{Principal, World};
 
 /// Default largest accepted request body (Exchange's default `maxReceivedMessageSize` is
@@ -36,6 +38,7 @@ pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
 pub struct AppState {
     pub store: Arc<Store>,
     pub journal: Journal,
+    pub faults: Faults,
     pub max_body: usize,
     pub realm: String,
 }
@@ -45,6 +48,7 @@ impl AppState {
         AppState {
             store,
             journal: Journal::default(),
+            faults: Faults::default(),
             max_body: DEFAULT_MAX_BODY,
             realm: "mock-ews".into(),
         }
@@ -85,7 +89,11 @@ async fn ews(state: Arc<AppState>, req: Request) -> Response {
     let at = state.store.clock().now();
     let mut seen = Seen::default();
     let (parts, body) = req.into_parts();
-    let (response, outcome) = handle(&state, &parts.headers, body, &mut seen).await;
+    let peer = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<Peer>>()
+        .map(|c| c.0.clone());
+    let (response, outcome) = handle(&state, &parts.headers, body, &mut seen, peer.as_ref()).await;
     state.journal.push(JournalEntry {
         at,
         operation: seen.operation.unwrap_or_else(|| "-".into()),
@@ -151,6 +159,7 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
     seen: &mut Seen,
+    peer: Option<&Peer>,
 ) -> (Response, Outcome) {
     let Some((user, password)) = basic_credentials(headers) else {
         return unauthorized(&state.realm);
@@ -187,12 +196,173 @@ async fn handle(
         .impersonation
         .as_ref()
         .map(|sid| sid.value().to_owned());
+    let operation = envelope.body.name.clone();
+    let mailbox = seen
+        .impersonated
+        .clone()
+        .or_else(|| {
+            headers
+                .get("x-anchormailbox")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .or_else(|| principal.mailbox.clone());
+    let mut truncate = false;
+    if let Some(kind) = state.faults.check(&operation, mailbox.as_deref()) {
+        let server = state.store.read(|w| w.server);
+        match injected(kind, &operation, server, peer).await {
+            Injected::Answer(r, o) => return (r, o),
+            Injected::Proceed => {}
+            Injected::Truncate => truncate = true,
+        }
+    }
     let reply = ops::dispatch(&state.store, &principal, &envelope);
     match reply {
         ops::Reply::Fault(f) => fault(f),
-        ops::Reply::Body { bytes, outcome } => {
-            (crate::soap::xml_response(StatusCode::OK, bytes), outcome)
+        ops::Reply::Body { bytes, outcome } => match (truncate, peer) {
+            (true, Some(p)) => {
+                p.set(Trap::Truncate {
+                    body_bytes: bytes.len() / 2,
+                });
+                (
+                    crate::soap::xml_response(StatusCode::OK, bytes),
+                    Outcome::Transport {
+                        what: "truncated body".into(),
+                    },
+                )
+            }
+            _ => (crate::soap::xml_response(StatusCode::OK, bytes), outcome),
+        },
+    }
+}
+
+/// What an injected fault does to the request.
+enum Injected {
+    /// Answer this instead.
+    Answer(Response, Outcome),
+    /// Go on normally (after a delay).
+    Proceed,
+    /// Go on, then cut the answer in half.
+    Truncate,
+}
+
+/// A per-message error for an operation in the standard `ResponseMessages` form; `None` for
+/// the operations with their own containers (OOF, availability), which get the fault form.
+fn message_error(
+    server: crate::world::ServerVersion,
+    operation: &str,
+    err: &crate::ops::MsgError,
+) -> Option<Vec<u8>> {
+    if operation.ends_with("Request") {
+        return None;
+    }
+    let mut out = crate::ops::Messages::new(server, operation);
+    out.error(err, |_| {});
+    match out.finish() {
+        ops::Reply::Body { bytes, .. } => Some(bytes),
+        ops::Reply::Fault(_) => None,
+    }
+}
+
+const BUSY: &str = "The server cannot service this request right now. Try again later.";
+
+async fn injected(
+    kind: FaultKind,
+    operation: &str,
+    server: crate::world::ServerVersion,
+    peer: Option<&Peer>,
+) -> Injected {
+    use crate::ops::MsgError;
+    let as_message = |err: MsgError| match message_error(server, operation, &err) {
+        Some(bytes) => Injected::Answer(
+            crate::soap::xml_response(StatusCode::OK, bytes),
+            Outcome::Error { code: err.code },
+        ),
+        None => {
+            let mut f = SoapFault::new(err.code, err.text);
+            f.values = err.values;
+            let (r, o) = fault(f);
+            Injected::Answer(r, o)
         }
+    };
+    match kind {
+        FaultKind::ServerBusy {
+            back_off_ms,
+            form: BusyForm::Fault,
+        } => {
+            let (r, o) = fault(
+                SoapFault::new("ErrorServerBusy", BUSY)
+                    .with_value("BackOffMilliseconds", back_off_ms.to_string()),
+            );
+            Injected::Answer(r, o)
+        }
+        FaultKind::ServerBusy {
+            back_off_ms,
+            form: BusyForm::Message,
+        } => as_message(
+            MsgError::new(
+                "ErrorServerBusy",
+                format!("{BUSY} Suggested backoff time {back_off_ms} ms."),
+            )
+            .with_value("BackOffMilliseconds", back_off_ms.to_string()),
+        ),
+        FaultKind::TooManyObjectsOpened => as_message(MsgError::new(
+            "ErrorTooManyObjectsOpened",
+            "Too many concurrent connections opened.",
+        )),
+        FaultKind::InternalServerError { inner_code } => {
+            let mut e = MsgError::new(
+                "ErrorInternalServerError",
+                "An internal server error occurred. The operation failed.",
+            );
+            if let Some(code) = inner_code {
+                e = e
+                    .with_value(
+                        "InnerErrorMessageText",
+                        format!("Injected inner error {code}."),
+                    )
+                    .with_value("InnerErrorResponseCode", code)
+                    .with_value("InnerErrorDescriptiveLinkKey", "0");
+            }
+            as_message(e)
+        }
+        FaultKind::TimeoutExpired => as_message(MsgError::new(
+            "ErrorTimeoutExpired",
+            "The request timed out.",
+        )),
+        FaultKind::Unavailable { retry_after_s } => {
+            let mut r = (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable\n").into_response();
+            if let Ok(v) = HeaderValue::from_str(&retry_after_s.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Injected::Answer(
+                r,
+                Outcome::Http {
+                    status: 503,
+                    retry_after_s: Some(retry_after_s),
+                },
+            )
+        }
+        FaultKind::Delay { ms } => {
+            // Real time on purpose: this simulates a slow network or server, not the world.
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            Injected::Proceed
+        }
+        FaultKind::ConnectionReset | FaultKind::EmptyReply => {
+            let (trap, what) = if kind == FaultKind::ConnectionReset {
+                (Trap::Reset, "connection reset")
+            } else {
+                (Trap::Empty, "empty reply")
+            };
+            if let Some(p) = peer {
+                p.set(trap);
+            }
+            Injected::Answer(
+                StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                Outcome::Transport { what: what.into() },
+            )
+        }
+        FaultKind::TruncatedBody => Injected::Truncate,
     }
 }
 
@@ -201,6 +371,8 @@ async fn handle(
 pub enum StartError {
     #[error("invalid world: {0}")]
     World(#[from] WorldError),
+    #[error("invalid fault rule: {0}")]
+    Fault(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -216,6 +388,7 @@ pub struct MockEwsBuilder {
     clock: Option<Clock>,
     listen: Option<SocketAddr>,
     max_body: Option<usize>,
+    faults: Vec<FaultSpec>,
 }
 
 impl MockEwsBuilder {
@@ -234,6 +407,12 @@ impl MockEwsBuilder {
     /// Listen address (default `127.0.0.1:0`, a random port).
     pub fn listen(mut self, addr: SocketAddr) -> Self {
         self.listen = Some(addr);
+        self
+    }
+
+    /// Installs a fault rule (see [`FaultSpec`]).
+    pub fn fault(mut self, spec: FaultSpec) -> Self {
+        self.faults.push(spec);
         self
     }
 
@@ -257,6 +436,9 @@ impl MockEwsBuilder {
         if let Some(m) = self.max_body {
             state.max_body = m;
         }
+        for f in self.faults {
+            state.faults.add(f).map_err(StartError::Fault)?;
+        }
         let state = Arc::new(state);
         let addr = self
             .listen
@@ -270,11 +452,14 @@ impl MockEwsBuilder {
         let (tx, rx) = oneshot::channel::<()>();
         let router = app(state.clone());
         let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = rx.await;
-                })
-                .await
+            axum::serve(
+                TrapListener(listener),
+                router.into_make_service_with_connect_info::<Peer>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
         });
         Ok(MockEws {
             addr,
@@ -328,6 +513,11 @@ impl MockEws {
 
     pub fn store(&self) -> &Arc<Store> {
         &self.state.store
+    }
+
+    /// The installed fault rules; add more at any time.
+    pub fn faults(&self) -> &Faults {
+        &self.state.faults
     }
 
     /// Stops accepting connections and waits for the server task.

@@ -3,8 +3,9 @@
 use ews_proto::{Ns, Writer};
 
 use crate::journal::Outcome;
-use crate::ops::{Ctx, Reply};
+use crate::ops::Reply;
 use crate::soap::open_response;
+use crate::world::ServerVersion;
 
 /// An EWS error for one response message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +60,7 @@ impl From<MsgError> for crate::error::StoreError {
 /// Builds a response with one message per input object.
 pub(crate) struct Messages {
     w: Writer,
-    op: &'static str,
+    op: String,
     first_error: Option<String>,
     /// Whether `ResponseMessages` wraps the messages (false for the OOF operations).
     wrapped: bool,
@@ -67,25 +68,25 @@ pub(crate) struct Messages {
 
 impl Messages {
     /// Opens `m:<op>Response` and `m:ResponseMessages`.
-    pub(crate) fn new(ctx: &Ctx<'_>, op: &'static str) -> Self {
-        let mut w = open_response(ctx.server);
+    pub(crate) fn new(server: ServerVersion, op: &str) -> Self {
+        let mut w = open_response(server);
         w.start(&Ns::Messages, &format!("{op}Response"), &[]);
         w.start(&Ns::Messages, "ResponseMessages", &[]);
         Messages {
             w,
-            op,
+            op: op.to_owned(),
             first_error: None,
             wrapped: true,
         }
     }
 
     /// Opens `m:<op>Response` with a single unwrapped `m:ResponseMessage` to follow.
-    pub(crate) fn unwrapped(ctx: &Ctx<'_>, op: &'static str) -> Self {
-        let mut w = open_response(ctx.server);
+    pub(crate) fn unwrapped(server: ServerVersion, op: &str) -> Self {
+        let mut w = open_response(server);
         w.start(&Ns::Messages, &format!("{op}Response"), &[]);
         Messages {
             w,
-            op,
+            op: op.to_owned(),
             first_error: None,
             wrapped: false,
         }

@@ -65,7 +65,7 @@ fn convert(ctx: &Ctx<'_>, dest: &str, alt: &Element) -> Result<(String, String, 
 pub(crate) fn convert_id(ctx: &Ctx<'_>) -> Reply {
     let body = &ctx.envelope.body;
     let dest = body.attr("DestinationFormat").unwrap_or("EwsId").to_owned();
-    let mut out = Messages::new(ctx, "ConvertId");
+    let mut out = Messages::new(ctx.server, "ConvertId");
     let ids: Vec<&Element> = body
         .child(&Ns::Messages, "SourceIds")
         .map(|s| s.children.iter().collect())

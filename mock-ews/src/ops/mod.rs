@@ -7,6 +7,8 @@
 mod availability;
 mod calendar;
 mod common;
+
+pub(crate) use common::{Messages, MsgError};
 mod convert_id;
 mod oof;
 mod sync;

@@ -30,7 +30,7 @@ fn owner_check(ctx: &Ctx<'_>, address: Option<String>, op: &'static str) -> Resu
     };
     let exists = ctx.store.read(|w| w.mailbox(&address).is_some());
     if !exists {
-        let mut out = Messages::unwrapped(ctx, op);
+        let mut out = Messages::unwrapped(ctx.server, op);
         out.error(
             &MsgError::new(
                 "ErrorNonExistentMailbox",
@@ -104,7 +104,7 @@ pub(crate) fn get(ctx: &Ctx<'_>) -> Reply {
             "The SMTP address has no mailbox associated with it.",
         ));
     };
-    let mut out = Messages::unwrapped(ctx, op);
+    let mut out = Messages::unwrapped(ctx.server, op);
     out.success(|_| {});
     let w = out.after_messages();
     write_settings(w, &oof, now);
@@ -202,7 +202,7 @@ pub(crate) fn set(ctx: &Ctx<'_>) -> Reply {
             "The SMTP address has no mailbox associated with it.",
         ));
     };
-    let mut out = Messages::unwrapped(ctx, op);
+    let mut out = Messages::unwrapped(ctx.server, op);
     let result = body
         .child(&Ns::Types, "UserOofSettings")
         .ok_or_else(|| {

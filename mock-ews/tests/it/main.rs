@@ -5,6 +5,7 @@ mod bad_input;
 mod calendar;
 mod control;
 mod ews;
+mod faults;
 mod samples;
 mod support;
 mod sync;

@@ -150,3 +150,22 @@ pub(crate) fn world_with_reviewer() -> WorldSpec {
     )
     .expect("reviewer world")
 }
+
+/// Sends raw bytes and reads whatever comes back, keeping transport errors.
+pub(crate) async fn raw(ews: &MockEws, request: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut s = TcpStream::connect(ews.address()).await?;
+    s.write_all(request).await?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await?;
+    Ok(out)
+}
+
+/// A whole HTTP request for the EWS endpoint as `user`.
+pub(crate) fn raw_request(user: (&str, &str), envelope: &str) -> Vec<u8> {
+    let (k, v) = basic(user.0, user.1);
+    format!(
+        "POST /EWS/Exchange.asmx HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: text/xml; charset=utf-8\r\n{k}: {v}\r\nContent-Length: {}\r\n\r\n{envelope}",
+        envelope.len()
+    )
+    .into_bytes()
+}

@@ -9,6 +9,33 @@
 //! Entry points: [`Request`] and [`Response`] (one variant per operation, `parse` from an
 //! [`Envelope`], `write` to bytes) and [`Message`], which classifies anything.
 //!
+//! ```
+//! use ews_proto::{Headers, Limits, Request, Response, ResponseStatus, ServerVersionInfo};
+//! use ews_proto::oof::{GetUserOofSettings, GetUserOofSettingsResponse};
+//!
+//! // A client writes a request ...
+//! let request = Request::GetUserOofSettings(GetUserOofSettings {
+//!     mailbox: ews_proto::oof::EmailAddress::new("desk@contoso.test"),
+//! });
+//! let bytes = request.write(&Headers::request(ews_proto::ExchangeVersion::Exchange2013_SP1));
+//!
+//! // ... a server parses it, by namespace, whatever the prefixes ...
+//! let (headers, parsed) = Request::parse_bytes(&bytes, &Limits::default())?;
+//! assert_eq!(parsed, request);
+//! assert!(headers.request_server_version.is_some());
+//!
+//! // ... and answers in Exchange's shape.
+//! let response = Response::GetUserOofSettings(GetUserOofSettingsResponse {
+//!     status: ResponseStatus::success(),
+//!     oof_settings: None,
+//!     allow_external_oof: None,
+//! });
+//! let info = ServerVersionInfo { major_version: Some(15), ..Default::default() };
+//! let xml = String::from_utf8(response.write(&Headers::response(info))).unwrap();
+//! assert!(xml.starts_with(r#"<?xml version="1.0" encoding="utf-8"?><s:Envelope"#));
+//! # Ok::<(), ews_proto::ParseError>(())
+//! ```
+//!
 //! **Invariant:** this crate does no I/O and never reads a clock.
 
 pub mod autodiscover;

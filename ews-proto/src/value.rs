@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat, Timelike};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat};
 use serde::{Deserialize, Serialize};
 
 use crate::xml::{Element, Ns, ParseError, Writer};
@@ -82,22 +82,13 @@ impl FromStr for EwsDateTime {
 impl fmt::Display for EwsDateTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            // Whole seconds are written without a fraction; otherwise 3, 6 or 9 digits, as
+            // many as needed, so .NET's 7-digit fractions survive a round trip.
             EwsDateTime::Zoned(t) => {
-                let format = if t.nanosecond() == 0 {
-                    SecondsFormat::Secs
-                } else {
-                    SecondsFormat::Millis
-                };
                 let use_z = t.offset().local_minus_utc() == 0;
-                f.write_str(&t.to_rfc3339_opts(format, use_z))
+                f.write_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, use_z))
             }
-            EwsDateTime::Floating(n) => {
-                if n.nanosecond() == 0 {
-                    write!(f, "{}", n.format("%Y-%m-%dT%H:%M:%S"))
-                } else {
-                    write!(f, "{}", n.format("%Y-%m-%dT%H:%M:%S%.3f"))
-                }
-            }
+            EwsDateTime::Floating(n) => write!(f, "{}", n.format("%Y-%m-%dT%H:%M:%S%.f")),
         }
     }
 }
@@ -277,6 +268,18 @@ mod tests {
         assert_eq!(z.to_string(), "2013-09-21T19:00:00Z");
         assert_eq!(o.to_string(), "2014-03-08T13:21:32.868-08:00");
         assert_eq!(f.to_string(), "2006-11-03T23:00:00");
+        for precise in [
+            "2026-01-01T00:00:00.1234567Z",
+            "2026-01-01T00:00:00.5",
+            "2026-01-01T08:00:00.000001+01:00",
+        ] {
+            let v: EwsDateTime = precise.parse().unwrap();
+            assert_eq!(
+                v.to_string().parse::<EwsDateTime>().unwrap(),
+                v,
+                "{precise}"
+            );
+        }
         assert!(matches!(f, EwsDateTime::Floating(_)));
         assert_eq!(f.instant(), None);
         assert_eq!(

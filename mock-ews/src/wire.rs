@@ -7,7 +7,7 @@
 use calendar_core::{
     DayOfWeekIndex, FreeBusyStatus, Pattern, Range, Recurrence, RelativeDay, Weekday,
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use ews_proto::calendar::ItemUpdate;
 use ews_proto::item::{
     Attendee, BaseShape, Body, CalendarItemType, LegacyFreeBusyStatus, ResponseType,
@@ -34,8 +34,10 @@ pub(crate) struct Reader {
     pub(crate) owner: bool,
 }
 
+/// Whole seconds, as Exchange writes item times (exchangelib rejects `.000Z` fractions on
+/// some fields).
 fn dt(t: DateTime<Utc>) -> EwsDateTime {
-    EwsDateTime::utc(t)
+    EwsDateTime::utc(t.with_nanosecond(0).unwrap_or(t))
 }
 
 pub(crate) fn status_to_wire(s: FreeBusyStatus, server: ServerVersion) -> LegacyFreeBusyStatus {

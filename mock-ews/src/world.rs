@@ -465,14 +465,12 @@ impl World {
             // models as free/busy only (the org default for other users).
             return DelegateRight::FreeBusy;
         }
+        // Exchange's calendar "Default" permission gives every authenticated user free/busy
+        // times; a world file can lower it to `none` per account and mailbox.
         self.accounts
             .get(&who.user.to_ascii_lowercase())
             .and_then(|acc| acc.delegate.get(&target).copied())
-            .unwrap_or(if who.mailbox.is_some() {
-                DelegateRight::FreeBusy
-            } else {
-                DelegateRight::None
-            })
+            .unwrap_or(DelegateRight::FreeBusy)
     }
 
     /// Number of stored calendar items (masters count once).
@@ -589,7 +587,11 @@ accounts:
             w.right(&svc, None, "bob@contoso.com"),
             DelegateRight::Reviewer
         );
-        assert_eq!(w.right(&all, None, "bob@contoso.com"), DelegateRight::None);
+        assert_eq!(
+            w.right(&all, None, "bob@contoso.com"),
+            DelegateRight::FreeBusy,
+            "org default"
+        );
         assert_eq!(
             w.right(
                 &svc,

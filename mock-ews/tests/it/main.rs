@@ -3,6 +3,7 @@
 mod availability;
 mod bad_input;
 mod calendar;
+mod compat;
 mod control;
 mod ews;
 mod faults;

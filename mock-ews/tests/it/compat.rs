@@ -1,0 +1,56 @@
+//! Compatibility with the real Python client exchangelib 5.6.0: version detection, a calendar
+//! view with a recurring series (moved and deleted occurrences across DST), an all-day item,
+//! GetItem of occurrence and master, OOF get/set, impersonation denied, free/busy.
+//!
+//! Runs only with `EWS_KIT_COMPAT=1` (CI installs exchangelib and sets it in `.ci/run`);
+//! the script is `tests/compat/exchangelib_compat.py`, the interpreter `$EWS_KIT_PYTHON` or
+//! `python3`.
+
+use crate::support::office;
+
+#[tokio::test]
+async fn exchangelib() {
+    if std::env::var("EWS_KIT_COMPAT").as_deref() != Ok("1") {
+        eprintln!(
+            "skipped: set EWS_KIT_COMPAT=1 (with `pip install exchangelib==5.6.0`) to run the exchangelib compatibility test"
+        );
+        return;
+    }
+    let ews = office().await;
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat/exchangelib_compat.py");
+    let python = std::env::var("EWS_KIT_PYTHON").unwrap_or_else(|_| "python3".into());
+    let out = tokio::process::Command::new(&python)
+        .arg(&script)
+        .arg(ews.ews_url())
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "exchangelib compatibility failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(stdout.contains("all exchangelib checks passed"), "{stdout}");
+    // The journal saw what a real client does.
+    let ops: Vec<String> = ews
+        .journal()
+        .entries()
+        .into_iter()
+        .map(|e| e.operation)
+        .collect();
+    for op in [
+        "ConvertId",
+        "FindItem",
+        "GetItem",
+        "GetUserOofSettingsRequest",
+        "SetUserOofSettingsRequest",
+        "GetServerTimeZones",
+        "GetUserAvailabilityRequest",
+    ] {
+        assert!(ops.iter().any(|o| o == op), "{op} missing from {ops:?}");
+    }
+}

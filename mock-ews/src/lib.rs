@@ -19,6 +19,7 @@ mod fault;
 mod id;
 mod item;
 mod journal;
+mod notification;
 mod ops;
 mod server;
 mod soap;
@@ -36,6 +37,9 @@ pub use crate::id::{
 };
 pub use crate::item::{CalendarItem, OccurrenceInfo, OccurrenceOverride, ViewEntry};
 pub use crate::journal::{BackoffViolation, Journal, JournalEntry, Outcome};
+pub use crate::notification::{
+    Channel, NotificationEntry, Notifications, NotifyConfig, NotifyError, Owner, Record, Watermark,
+};
 pub use crate::server::{AppState, DEFAULT_MAX_BODY, MockEws, MockEwsBuilder, StartError, app};
 pub use crate::soap::SoapFault;
 pub use crate::spec::{

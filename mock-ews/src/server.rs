@@ -22,6 +22,7 @@ use crate::control;
 use crate::error::WorldError;
 use crate::fault::{BusyForm, FaultKind, FaultSpec, Faults};
 use crate::journal::{Journal, JournalEntry, Outcome};
+use crate::notification::Notifications;
 use crate::ops;
 use crate::soap::SoapFault;
 use crate::spec::WorldSpec;
@@ -37,6 +38,7 @@ pub const DEFAULT_MAX_BODY: usize = 4 * 1024 * 1024;
 #[derive(Debug)]
 pub struct AppState {
     pub store: Arc<Store>,
+    pub notifications: Arc<Notifications>,
     pub journal: Journal,
     pub faults: Faults,
     pub max_body: usize,
@@ -46,6 +48,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Arc<Store>) -> Self {
         AppState {
+            notifications: Arc::new(Notifications::new(store.clone())),
             store,
             journal: Journal::default(),
             faults: Faults::default(),
@@ -216,7 +219,7 @@ async fn handle(
             Injected::Truncate => truncate = true,
         }
     }
-    let reply = ops::dispatch(&state.store, &principal, &envelope);
+    let reply = ops::dispatch(&state.store, &state.notifications, &principal, &envelope);
     match reply {
         ops::Reply::Fault(f) => fault(f),
         ops::Reply::Body { bytes, outcome } => match (truncate, peer) {
@@ -518,6 +521,11 @@ impl MockEws {
     /// The installed fault rules; add more at any time.
     pub fn faults(&self) -> &Faults {
         &self.state.faults
+    }
+
+    /// Subscriptions and the record of notifications sent (issue 4).
+    pub fn notifications(&self) -> &Arc<Notifications> {
+        &self.state.notifications
     }
 
     /// Stops accepting connections and waits for the server task.

@@ -10,6 +10,7 @@ mod common;
 
 pub(crate) use common::{Messages, MsgError};
 mod convert_id;
+mod notification;
 mod oof;
 mod sync;
 mod time;
@@ -19,6 +20,7 @@ mod write;
 use ews_proto::{Envelope, ExchangeVersion, Ns, Request};
 
 use crate::journal::Outcome;
+use crate::notification::Notifications;
 use crate::soap::SoapFault;
 use crate::store::Store;
 use crate::world::{Principal, ServerVersion};
@@ -36,6 +38,7 @@ pub(crate) enum Reply {
 #[derive(Debug)]
 pub(crate) struct Ctx<'a> {
     pub(crate) store: &'a Store,
+    pub(crate) notifications: &'a Notifications,
     pub(crate) principal: &'a Principal,
     /// The mailbox the caller acts as through ExchangeImpersonation (lower-case SMTP).
     pub(crate) acting_as: Option<String>,
@@ -88,7 +91,12 @@ fn newest_accepted(server: ServerVersion) -> usize {
 }
 
 /// Checks the common headers and runs the operation.
-pub(crate) fn dispatch(store: &Store, principal: &Principal, envelope: &Envelope) -> Reply {
+pub(crate) fn dispatch(
+    store: &Store,
+    notifications: &Notifications,
+    principal: &Principal,
+    envelope: &Envelope,
+) -> Reply {
     let server = store.read(|w| w.server);
     if let Some(v) = &envelope.header.request_server_version {
         match version_rank(v) {
@@ -139,6 +147,7 @@ pub(crate) fn dispatch(store: &Store, principal: &Principal, envelope: &Envelope
     }
     let ctx = Ctx {
         store,
+        notifications,
         principal,
         acting_as,
         server,
@@ -165,6 +174,9 @@ fn run(ctx: &Ctx<'_>, operation: &str) -> Reply {
         Ok(Request::UpdateItem(r)) => write::update_item(ctx, &r),
         Ok(Request::DeleteItem(r)) => write::delete_item(ctx, &r),
         Ok(Request::SyncFolderItems(r)) => sync::sync_folder_items(ctx, &r),
+        Ok(Request::Subscribe(r)) => notification::subscribe(ctx, &r),
+        Ok(Request::GetEvents(r)) => notification::get_events(ctx, &r),
+        Ok(Request::Unsubscribe(r)) => notification::unsubscribe(ctx, &r),
         Ok(_) | Err(ews_proto::ParseError::UnknownOperation { .. }) => unsupported(operation),
         Err(err) => Reply::Fault(crate::server::parse_fault(&err)),
     }

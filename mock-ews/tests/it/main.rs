@@ -7,6 +7,7 @@ mod compat;
 mod control;
 mod ews;
 mod faults;
+mod notification;
 mod samples;
 mod support;
 mod sync;

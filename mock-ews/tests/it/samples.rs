@@ -5,15 +5,11 @@ use ews_proto::{Limits, Response};
 
 use crate::support::{basic, http};
 
-/// Samples a client never sends to a server (push notifications go server -> client) and the
-/// notification operations of issue 4, which this server does not implement yet; they get
-/// the well-formed `ErrorInvalidRequest` fault.
+/// Samples a client never sends to a server (push notifications go server -> client); they
+/// get the well-formed `ErrorInvalidRequest` fault.
 const NOT_FOR_THIS_SERVER: &[&str] = &[
     "sendnotification-push-modified-request.xml",
     "sendnotification-push-status-request.xml",
-    "subscribe-pull-request.xml",
-    "subscribe-push-request.xml",
-    "subscribe-streaming-request.xml",
 ];
 
 const WORLD: &str = r#"

@@ -1,0 +1,539 @@
+//! Notifications (issue 4, EWS.md §6): the subscription registry behind Subscribe, GetEvents,
+//! GetStreamingEvents and Unsubscribe, and the record of every notification handed out.
+//!
+//! Events are not queued per subscription: the store keeps one change log for the whole
+//! world, and a subscription is a [`Scope`](events::Scope) plus a [`Watermark`] into that log.
+//! Reading events is a scan from the watermark, so a re-subscribe from an old watermark
+//! replays exactly what happened since, pull, streaming and push all see the same events,
+//! and no change can be lost between two deliveries. The retention window (Exchange keeps
+//! 30 days of events) is checked against the age of the oldest change a watermark would
+//! replay.
+//!
+//! Lock order: the registry mutex, then the store's lock (inside `changes_since`); neither
+//! is held across an `.await`.
+
+pub(crate) mod events;
+mod watermark;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Duration, Utc};
+use ews_proto::notification::{Event, EventType, Notification};
+use serde::Serialize;
+
+use crate::store::Store;
+pub use watermark::Watermark;
+
+use events::Scope;
+
+/// Tunables of the notification service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifyConfig {
+    /// How far back a watermark may replay (Exchange keeps 30 days of events).
+    pub retention: Duration,
+    /// Most events one GetEvents returns (Exchange: 50), the rest is `MoreEvents`.
+    pub max_events_per_get: usize,
+    /// Subscriptions per mailbox (EWSMaxSubscriptions: 5000 on premises, 20 on EXO).
+    pub max_subscriptions_per_mailbox: usize,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        NotifyConfig {
+            retention: Duration::days(30),
+            max_events_per_get: 50,
+            max_subscriptions_per_mailbox: 5000,
+        }
+    }
+}
+
+/// Why a notification request failed; each maps onto the EWS response code Exchange gives.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotifyError {
+    #[error("no subscription {0}")]
+    NotFound(String),
+    #[error("subscription {0} expired")]
+    Expired(String),
+    #[error("subscription {id} belongs to {owner}, not to the caller")]
+    AccessDenied { id: String, owner: String },
+    #[error("subscription {0} is not a pull or streaming subscription")]
+    NotPull(String),
+    #[error("subscription {0} is not a streaming subscription")]
+    NotStreaming(String),
+    #[error("watermark {watermark:?} is invalid: {reason}")]
+    InvalidWatermark { watermark: String, reason: String },
+    #[error("invalid subscription request: {0}")]
+    InvalidRequest(String),
+    #[error("subscriptions are not supported for delegate access to {0}")]
+    DelegateAccess(String),
+    #[error("mailbox {mailbox} already has {limit} subscriptions")]
+    TooMany { mailbox: String, limit: usize },
+    #[error("push URL {0:?} is not an http(s) URL of 1 to 2082 characters")]
+    InvalidUrl(String),
+}
+
+impl NotifyError {
+    /// The EWS `ResponseCode`.
+    pub fn response_code(&self) -> &'static str {
+        match self {
+            NotifyError::NotFound(_) => "ErrorSubscriptionNotFound",
+            NotifyError::Expired(_) => "ErrorExpiredSubscription",
+            NotifyError::AccessDenied { .. } => "ErrorSubscriptionAccessDenied",
+            NotifyError::NotPull(_) => "ErrorInvalidPullSubscriptionId",
+            NotifyError::NotStreaming(_) => "ErrorInvalidSubscription",
+            NotifyError::InvalidWatermark { .. } => "ErrorInvalidWatermark",
+            NotifyError::InvalidRequest(_) => "ErrorInvalidSubscriptionRequest",
+            NotifyError::DelegateAccess(_) => "ErrorSubscriptionDelegateAccessNotSupported",
+            NotifyError::TooMany { .. } => "ErrorExceededSubscriptionCount",
+            NotifyError::InvalidUrl(_) => "ErrorInvalidPushSubscriptionUrl",
+        }
+    }
+
+    /// The `MessageText` Exchange writes.
+    pub fn message_text(&self) -> String {
+        match self {
+            NotifyError::NotFound(_) => "The specified subscription was not found.".into(),
+            NotifyError::Expired(_) => {
+                "Subscription information is not available. Subscription is expired.".into()
+            }
+            NotifyError::AccessDenied { .. } => {
+                "Access is denied. Only the subscription owner may access the subscription.".into()
+            }
+            NotifyError::NotPull(_) => "The subscription id is not a valid pull subscription id."
+                .into(),
+            NotifyError::NotStreaming(_) => "The subscription is invalid.".into(),
+            NotifyError::InvalidWatermark { .. } => "The watermark is invalid.".into(),
+            NotifyError::DelegateAccess(_) => {
+                "Subscriptions are not supported for delegate user access.".into()
+            }
+            NotifyError::TooMany { .. } => {
+                "You have exceeded the available subscriptions for your account. Remove unnecessary subscriptions and try your request again.".into()
+            }
+            NotifyError::InvalidUrl(_) => "The specified push subscription URL is invalid.".into(),
+            NotifyError::InvalidRequest(reason) => {
+                format!("The subscription request is invalid: {reason}")
+            }
+        }
+    }
+}
+
+/// Who created a subscription: only they may read it (EWS.md §6.4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Owner {
+    /// The authenticated account.
+    pub user: String,
+    /// The impersonated mailbox, lower-case.
+    pub acting_as: Option<String>,
+}
+
+impl std::fmt::Display for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.acting_as {
+            Some(m) => write!(f, "{} as {m}", self.user),
+            None => f.write_str(&self.user),
+        }
+    }
+}
+
+/// The three delivery channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Channel {
+    Pull,
+    Streaming,
+    Push,
+}
+
+/// How a subscription is fed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Pull {
+        timeout: Duration,
+        last_poll: DateTime<Utc>,
+    },
+    Push {
+        url: String,
+        status_frequency: Duration,
+    },
+    Streaming,
+}
+
+impl Kind {
+    fn channel(&self) -> Channel {
+        match self {
+            Kind::Pull { .. } => Channel::Pull,
+            Kind::Push { .. } => Channel::Push,
+            Kind::Streaming => Channel::Streaming,
+        }
+    }
+}
+
+/// Whether a subscription still delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Life {
+    Active,
+    /// Kept as a tombstone so a late poll gets `ErrorExpiredSubscription`, not "not found".
+    Expired,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Subscription {
+    pub(crate) id: String,
+    pub(crate) scope: Scope,
+    pub(crate) owner: Owner,
+    pub(crate) kind: Kind,
+    /// The last event handed out (pull, push) or streamed.
+    pub(crate) cursor: Watermark,
+    life: Life,
+}
+
+/// What happened to a subscription, as recorded in the notification journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum Record {
+    /// A new subscription; `from` is where it starts, `resumed` whether the client gave it.
+    Subscribed {
+        channel: Channel,
+        mailbox: String,
+        from: String,
+        resumed: bool,
+    },
+    /// A notification handed to the client.
+    Delivered {
+        channel: Channel,
+        previous_watermark: Option<String>,
+        /// `(event type, watermark)` per event, in order; status events included.
+        events: Vec<(String, String)>,
+        more_events: bool,
+    },
+    /// The subscription timed out (pull: no poll within its Timeout).
+    Expired,
+    /// The client ended it.
+    Unsubscribed,
+}
+
+/// One journal line of the notification service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationEntry {
+    pub at: DateTime<Utc>,
+    pub subscription_id: String,
+    #[serde(flatten)]
+    pub record: Record,
+}
+
+/// A batch of events read from the log.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Batch {
+    /// Events in order, each with its watermark.
+    pub(crate) events: Vec<(Watermark, Event)>,
+    /// Where the subscription stands after this batch.
+    pub(crate) last: Watermark,
+    /// More events are waiting.
+    pub(crate) more: bool,
+}
+
+/// The subscription registry and notification journal of one server.
+#[derive(Debug)]
+pub struct Notifications {
+    store: Arc<Store>,
+    config: NotifyConfig,
+    subs: Mutex<HashMap<String, Subscription>>,
+    journal: Mutex<Vec<NotificationEntry>>,
+    next_id: AtomicU64,
+}
+
+/// A subscription request after the EWS layer resolved its folders.
+#[derive(Debug, Clone)]
+pub(crate) struct NewSubscription {
+    pub(crate) scope: Scope,
+    pub(crate) owner: Owner,
+    pub(crate) kind: Kind,
+    pub(crate) watermark: Option<String>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Notifications {
+    pub fn new(store: Arc<Store>) -> Self {
+        Self::with_config(store, NotifyConfig::default())
+    }
+
+    pub fn with_config(store: Arc<Store>, config: NotifyConfig) -> Self {
+        Notifications {
+            store,
+            config,
+            subs: Mutex::new(HashMap::new()),
+            journal: Mutex::new(Vec::new()),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    pub fn config(&self) -> &NotifyConfig {
+        &self.config
+    }
+
+    /// Everything recorded so far, oldest first.
+    pub fn journal(&self) -> Vec<NotificationEntry> {
+        lock(&self.journal).clone()
+    }
+
+    fn record(&self, subscription_id: &str, record: Record) {
+        lock(&self.journal).push(NotificationEntry {
+            at: self.store.clock().now(),
+            subscription_id: subscription_id.to_owned(),
+            record,
+        });
+    }
+
+    /// Ids of the subscriptions that still deliver.
+    pub fn active(&self) -> Vec<String> {
+        let mut ids: Vec<String> = lock(&self.subs)
+            .values()
+            .filter(|s| s.life == Life::Active)
+            .map(|s| s.id.clone())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    fn new_id(&self, serial: u32) -> String {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        // Shaped like Exchange 2013+/EXO ids: a length-prefixed host name, then binary.
+        let mut b = vec![0x08, 0x00];
+        b.extend_from_slice(b"mock-ews");
+        b.extend_from_slice(&n.to_be_bytes());
+        b.extend_from_slice(&serial.to_be_bytes());
+        STANDARD.encode(b)
+    }
+
+    /// Checks a client watermark of `serial`'s mailbox and that it is within retention.
+    fn check_watermark(&self, serial: u32, text: &str) -> Result<Watermark, NotifyError> {
+        let bad = |reason: &str| NotifyError::InvalidWatermark {
+            watermark: text.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let w = Watermark::decode(text).ok_or_else(|| bad("not a watermark of this server"))?;
+        if w.mailbox != serial {
+            return Err(bad("it belongs to another mailbox"));
+        }
+        if w.seq > self.store.seq() {
+            return Err(bad("it lies in the future"));
+        }
+        let horizon = self.store.clock().now() - self.config.retention;
+        if let Some(first) = self.store.changes_since(w.seq).first()
+            && first.at < horizon
+        {
+            return Err(bad("the events after it are past the retention window"));
+        }
+        Ok(w)
+    }
+
+    /// Registers a subscription; returns its id and starting watermark.
+    pub(crate) fn subscribe(
+        &self,
+        req: NewSubscription,
+    ) -> Result<(String, Watermark), NotifyError> {
+        if let Kind::Push { url, .. } = &req.kind {
+            let lower = url.to_ascii_lowercase();
+            let scheme_ok = lower.starts_with("http://") || lower.starts_with("https://");
+            if !scheme_ok || url.len() > 2082 {
+                return Err(NotifyError::InvalidUrl(url.clone()));
+            }
+        }
+        let serial = req.scope.serial;
+        let (from, resumed) = match &req.watermark {
+            Some(text) => (self.check_watermark(serial, text)?, true),
+            None => (Watermark::after_change(serial, self.store.seq()), false),
+        };
+        let mut subs = lock(&self.subs);
+        let count = subs
+            .values()
+            .filter(|s| s.life == Life::Active && s.scope.mailbox == req.scope.mailbox)
+            .count();
+        if count >= self.config.max_subscriptions_per_mailbox {
+            return Err(NotifyError::TooMany {
+                mailbox: req.scope.mailbox.clone(),
+                limit: self.config.max_subscriptions_per_mailbox,
+            });
+        }
+        let id = self.new_id(serial);
+        let channel = req.kind.channel();
+        let mailbox = req.scope.mailbox.clone();
+        subs.insert(
+            id.clone(),
+            Subscription {
+                id: id.clone(),
+                scope: req.scope,
+                owner: req.owner,
+                kind: req.kind,
+                cursor: from,
+                life: Life::Active,
+            },
+        );
+        drop(subs);
+        self.record(
+            &id,
+            Record::Subscribed {
+                channel,
+                mailbox,
+                from: from.encode(),
+                resumed,
+            },
+        );
+        Ok((id, from))
+    }
+
+    /// Looks a subscription up for `caller`, expiring a pull subscription whose Timeout ran out.
+    fn checked<'a>(
+        &self,
+        subs: &'a mut HashMap<String, Subscription>,
+        caller: &Owner,
+        id: &str,
+    ) -> Result<&'a mut Subscription, NotifyError> {
+        let now = self.store.clock().now();
+        let sub = subs
+            .get_mut(id.trim())
+            .ok_or_else(|| NotifyError::NotFound(id.to_owned()))?;
+        if sub.owner != *caller {
+            return Err(NotifyError::AccessDenied {
+                id: id.to_owned(),
+                owner: sub.owner.to_string(),
+            });
+        }
+        if let Kind::Pull { timeout, last_poll } = sub.kind
+            && sub.life == Life::Active
+            && now >= last_poll + timeout
+        {
+            sub.life = Life::Expired;
+            let at = last_poll + timeout;
+            lock(&self.journal).push(NotificationEntry {
+                at,
+                subscription_id: sub.id.clone(),
+                record: Record::Expired,
+            });
+        }
+        if sub.life == Life::Expired {
+            return Err(NotifyError::Expired(id.to_owned()));
+        }
+        Ok(sub)
+    }
+
+    /// Reads up to `limit` events of `scope` after `from`.
+    pub(crate) fn read(&self, scope: &Scope, from: Watermark, limit: usize) -> Batch {
+        let mut events = Vec::new();
+        let mut last = from;
+        let mut more = false;
+        let start = if from.index == watermark::WHOLE_CHANGE {
+            from.seq
+        } else {
+            from.seq.saturating_sub(1)
+        };
+        let changes = self.store.changes_since(start);
+        let mut scanned = from.seq;
+        'changes: for change in &changes {
+            for (i, mut e) in events::events_for(change, scope).into_iter().enumerate() {
+                let index = u16::try_from(i).unwrap_or(watermark::WHOLE_CHANGE - 1);
+                if !from.is_before(change.seq, index) {
+                    continue;
+                }
+                if events.len() == limit {
+                    more = true;
+                    break 'changes;
+                }
+                let w = Watermark {
+                    seq: change.seq,
+                    index,
+                    mailbox: scope.serial,
+                };
+                e.watermark = Some(w.encode());
+                events.push((w, e));
+                last = w;
+            }
+            scanned = scanned.max(change.seq);
+        }
+        if events.is_empty() {
+            // Nothing for this subscription: advance past what was scanned, as the CAS
+            // advances watermarks without events.
+            last = Watermark::after_change(scope.serial, scanned);
+        }
+        Batch { events, last, more }
+    }
+
+    /// GetEvents: the next batch after `watermark`, or a StatusEvent when there is none.
+    pub(crate) fn get_events(
+        &self,
+        caller: &Owner,
+        id: &str,
+        watermark: &str,
+    ) -> Result<Notification, NotifyError> {
+        let now = self.store.clock().now();
+        let mut subs = lock(&self.subs);
+        let sub = self.checked(&mut subs, caller, id)?;
+        let Kind::Pull { last_poll, .. } = &mut sub.kind else {
+            return Err(NotifyError::NotPull(id.to_owned()));
+        };
+        *last_poll = now;
+        let from = self.check_watermark(sub.scope.serial, watermark)?;
+        let batch = self.read(&sub.scope, from, self.config.max_events_per_get);
+        sub.cursor = batch.last;
+        let sub_id = sub.id.clone();
+        drop(subs);
+        let events: Vec<Event> = if batch.events.is_empty() {
+            let mut status = Event::new(EventType::StatusEvent);
+            status.watermark = Some(batch.last.encode());
+            vec![status]
+        } else {
+            batch.events.into_iter().map(|(_, e)| e).collect()
+        };
+        let n = Notification {
+            subscription_id: sub_id.clone(),
+            previous_watermark: Some(from.encode()),
+            more_events: Some(batch.more),
+            events,
+        };
+        self.record(
+            &sub_id,
+            Record::Delivered {
+                channel: Channel::Pull,
+                previous_watermark: n.previous_watermark.clone(),
+                events: summary(&n.events),
+                more_events: batch.more,
+            },
+        );
+        Ok(n)
+    }
+
+    /// Unsubscribe (pull and streaming; push ends only by the listener's answer).
+    pub(crate) fn unsubscribe(&self, caller: &Owner, id: &str) -> Result<(), NotifyError> {
+        let mut subs = lock(&self.subs);
+        let sub = self.checked(&mut subs, caller, id)?;
+        if matches!(sub.kind, Kind::Push { .. }) {
+            return Err(NotifyError::NotPull(id.to_owned()));
+        }
+        let key = sub.id.clone();
+        subs.remove(&key);
+        drop(subs);
+        self.record(&key, Record::Unsubscribed);
+        Ok(())
+    }
+}
+
+fn summary(events: &[Event]) -> Vec<(String, String)> {
+    events
+        .iter()
+        .map(|e| {
+            (
+                e.kind.as_str().to_owned(),
+                e.watermark.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}

@@ -236,6 +236,7 @@ async fn handle(
             }
             _ => (crate::soap::xml_response(StatusCode::OK, bytes), outcome),
         },
+        ops::Reply::Stream { response, outcome } => (*response, outcome),
     }
 }
 
@@ -263,7 +264,7 @@ fn message_error(
     out.error(err, |_| {});
     match out.finish() {
         ops::Reply::Body { bytes, .. } => Some(bytes),
-        ops::Reply::Fault(_) => None,
+        ops::Reply::Fault(_) | ops::Reply::Stream { .. } => None,
     }
 }
 

@@ -13,6 +13,7 @@
 //! is held across an `.await`.
 
 pub(crate) mod events;
+pub(crate) mod streaming;
 mod watermark;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Duration, Utc};
 use ews_proto::notification::{Event, EventType, Notification};
 use serde::Serialize;
+use tokio::sync::watch;
 
 use crate::store::Store;
 pub use watermark::Watermark;
@@ -39,6 +41,17 @@ pub struct NotifyConfig {
     pub max_events_per_get: usize,
     /// Subscriptions per mailbox (EWSMaxSubscriptions: 5000 on premises, 20 on EXO).
     pub max_subscriptions_per_mailbox: usize,
+    /// Idle time after which an open GetStreamingEvents connection gets a keep-alive `OK`
+    /// envelope. The EWS Managed API gives up after 90 s of silence, so stay well inside.
+    pub streaming_keepalive: Duration,
+    /// How long a streaming subscription survives without any open connection (Exchange does
+    /// not document it; reconnecting after it is gone is `ErrorExpiredSubscription`).
+    pub streaming_idle_expiry: Duration,
+    /// Open GetStreamingEvents connections per account (HangingConnectionLimit: 10 on
+    /// Exchange 2016/2019 and EXO, 3 on 2013).
+    pub max_streaming_connections: usize,
+    /// Subscription ids per GetStreamingEvents request.
+    pub max_ids_per_connection: usize,
 }
 
 impl Default for NotifyConfig {
@@ -47,6 +60,10 @@ impl Default for NotifyConfig {
             retention: Duration::days(30),
             max_events_per_get: 50,
             max_subscriptions_per_mailbox: 5000,
+            streaming_keepalive: Duration::seconds(30),
+            streaming_idle_expiry: Duration::minutes(30),
+            max_streaming_connections: 10,
+            max_ids_per_connection: 200,
         }
     }
 }
@@ -74,6 +91,10 @@ pub enum NotifyError {
     TooMany { mailbox: String, limit: usize },
     #[error("push URL {0:?} is not an http(s) URL of 1 to 2082 characters")]
     InvalidUrl(String),
+    #[error("subscription {0} was unsubscribed while a connection served it")]
+    Unsubscribed(String),
+    #[error("{user} already has {limit} open streaming connections")]
+    TooManyConnections { user: String, limit: usize },
 }
 
 impl NotifyError {
@@ -90,6 +111,8 @@ impl NotifyError {
             NotifyError::DelegateAccess(_) => "ErrorSubscriptionDelegateAccessNotSupported",
             NotifyError::TooMany { .. } => "ErrorExceededSubscriptionCount",
             NotifyError::InvalidUrl(_) => "ErrorInvalidPushSubscriptionUrl",
+            NotifyError::Unsubscribed(_) => "ErrorSubscriptionUnsubscribed",
+            NotifyError::TooManyConnections { .. } => "ErrorExceededConnectionCount",
         }
     }
 
@@ -117,11 +140,17 @@ impl NotifyError {
             NotifyError::InvalidRequest(reason) => {
                 format!("The subscription request is invalid: {reason}")
             }
+            NotifyError::Unsubscribed(_) => {
+                "The StreamingSubscription was unsubscribed while the current connection was servicing it.".into()
+            }
+            NotifyError::TooManyConnections { .. } => {
+                "You have exceeded the available concurrent connections for your account.  Try again once your other requests have completed.".into()
+            }
         }
     }
 }
 
-/// Who created a subscription: only they may read it (EWS.md §6.4).
+/// Who created a subscription: only that account may read it (EWS.md §6.4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Owner {
@@ -160,7 +189,12 @@ pub(crate) enum Kind {
         url: String,
         status_frequency: Duration,
     },
-    Streaming,
+    Streaming {
+        /// Connections serving it right now.
+        open: u32,
+        /// Since when no connection served it.
+        idle_since: DateTime<Utc>,
+    },
 }
 
 impl Kind {
@@ -168,7 +202,7 @@ impl Kind {
         match self {
             Kind::Pull { .. } => Channel::Pull,
             Kind::Push { .. } => Channel::Push,
-            Kind::Streaming => Channel::Streaming,
+            Kind::Streaming { .. } => Channel::Streaming,
         }
     }
 }
@@ -215,6 +249,15 @@ pub enum Record {
     Expired,
     /// The client ended it.
     Unsubscribed,
+    /// A GetStreamingEvents connection opened for these subscriptions (comma-separated in
+    /// `subscription_id`).
+    StreamOpened { timeout_minutes: u32 },
+    /// A keep-alive `OK` envelope on an idle connection.
+    KeepAlive,
+    /// An error envelope for some subscriptions of a connection.
+    StreamError { code: String },
+    /// The connection ended: `Closed` after its ConnectionTimeout, or the client left.
+    StreamClosed { reason: String },
 }
 
 /// One journal line of the notification service.
@@ -246,6 +289,10 @@ pub struct Notifications {
     subs: Mutex<HashMap<String, Subscription>>,
     journal: Mutex<Vec<NotificationEntry>>,
     next_id: AtomicU64,
+    /// Open streaming connections per account.
+    connections: Mutex<HashMap<String, usize>>,
+    /// Bumped when a subscription ends, so open connections notice at once.
+    ended: watch::Sender<u64>,
 }
 
 /// A subscription request after the EWS layer resolved its folders.
@@ -273,6 +320,8 @@ impl Notifications {
             subs: Mutex::new(HashMap::new()),
             journal: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(1),
+            connections: Mutex::new(HashMap::new()),
+            ended: watch::channel(0).0,
         }
     }
 
@@ -402,7 +451,10 @@ impl Notifications {
         let sub = subs
             .get_mut(id.trim())
             .ok_or_else(|| NotifyError::NotFound(id.to_owned()))?;
-        if sub.owner != *caller {
+        // Exchange binds a subscription to the account that created it; the impersonated
+        // mailbox may differ per request (a service account streams many mailboxes through
+        // one connection).
+        if sub.owner.user != caller.user {
             return Err(NotifyError::AccessDenied {
                 id: id.to_owned(),
                 owner: sub.owner.to_string(),
@@ -416,6 +468,20 @@ impl Notifications {
             let at = last_poll + timeout;
             lock(&self.journal).push(NotificationEntry {
                 at,
+                subscription_id: sub.id.clone(),
+                record: Record::Expired,
+            });
+        }
+        if let Kind::Streaming {
+            open: 0,
+            idle_since,
+        } = sub.kind
+            && sub.life == Life::Active
+            && now >= idle_since + self.config.streaming_idle_expiry
+        {
+            sub.life = Life::Expired;
+            lock(&self.journal).push(NotificationEntry {
+                at: idle_since + self.config.streaming_idle_expiry,
                 subscription_id: sub.id.clone(),
                 record: Record::Expired,
             });
@@ -522,6 +588,7 @@ impl Notifications {
         subs.remove(&key);
         drop(subs);
         self.record(&key, Record::Unsubscribed);
+        self.ended.send_modify(|n| *n = n.wrapping_add(1));
         Ok(())
     }
 }

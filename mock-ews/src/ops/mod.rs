@@ -32,13 +32,19 @@ pub(crate) enum Reply {
     Body { bytes: Vec<u8>, outcome: Outcome },
     /// HTTP 500 SOAP fault.
     Fault(SoapFault),
+    /// A response whose body is written over time (GetStreamingEvents); boxed to keep
+    /// `Reply` small.
+    Stream {
+        response: Box<axum::response::Response>,
+        outcome: Outcome,
+    },
 }
 
 /// Everything an operation needs to know about the caller.
 #[derive(Debug)]
 pub(crate) struct Ctx<'a> {
     pub(crate) store: &'a Store,
-    pub(crate) notifications: &'a Notifications,
+    pub(crate) notifications: &'a std::sync::Arc<Notifications>,
     pub(crate) principal: &'a Principal,
     /// The mailbox the caller acts as through ExchangeImpersonation (lower-case SMTP).
     pub(crate) acting_as: Option<String>,
@@ -93,7 +99,7 @@ fn newest_accepted(server: ServerVersion) -> usize {
 /// Checks the common headers and runs the operation.
 pub(crate) fn dispatch(
     store: &Store,
-    notifications: &Notifications,
+    notifications: &std::sync::Arc<Notifications>,
     principal: &Principal,
     envelope: &Envelope,
 ) -> Reply {
@@ -177,6 +183,7 @@ fn run(ctx: &Ctx<'_>, operation: &str) -> Reply {
         Ok(Request::Subscribe(r)) => notification::subscribe(ctx, &r),
         Ok(Request::GetEvents(r)) => notification::get_events(ctx, &r),
         Ok(Request::Unsubscribe(r)) => notification::unsubscribe(ctx, &r),
+        Ok(Request::GetStreamingEvents(r)) => notification::get_streaming_events(ctx, &r),
         Ok(_) | Err(ews_proto::ParseError::UnknownOperation { .. }) => unsupported(operation),
         Err(err) => Reply::Fault(crate::server::parse_fault(&err)),
     }

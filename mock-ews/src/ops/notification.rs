@@ -1,6 +1,6 @@
-//! Subscribe, GetEvents and Unsubscribe (EWS.md §6.1, §6.4, §6.6) on top of
-//! [`crate::notification::Notifications`]; GetStreamingEvents is answered by the streaming
-//! path of the server because its response outlives the request handler.
+//! Subscribe, GetEvents, GetStreamingEvents and Unsubscribe (EWS.md §6.1, §6.4-§6.6) on top
+//! of [`crate::notification::Notifications`]. GetStreamingEvents answers a
+//! [`Reply::Stream`] whose body a task of [`streaming`] writes over the connection's life.
 //!
 //! Subscriptions watch one mailbox (all listed folders must be in it); only its owner or a
 //! caller impersonating it may subscribe, delegates get
@@ -10,13 +10,14 @@
 
 use chrono::Duration;
 use ews_proto::notification::{
-    EventType, GetEvents, GetEventsResult, Subscribe, SubscribeResult, SubscriptionScope,
-    Unsubscribe, UnsubscribeResult,
+    EventType, GetEvents, GetEventsResult, GetStreamingEvents, Subscribe, SubscribeResult,
+    SubscriptionScope, Unsubscribe, UnsubscribeResult,
 };
 use ews_proto::response::{ResponseMessage, Responses};
 
 use crate::id::FolderKind;
 use crate::notification::events::Scope;
+use crate::notification::streaming::{self, CONNECTION_MINUTES};
 use crate::notification::{Kind, NewSubscription, NotifyError, Owner};
 use crate::ops::calendar::{error_msg, resolve_folder, respond, right_on};
 use crate::ops::common::MsgError;
@@ -148,9 +149,16 @@ pub(crate) fn subscribe(ctx: &Ctx<'_>, r: &Subscribe) -> Reply {
             };
             (scope, kind, watermark.clone())
         }
-        Subscribe::Streaming { scope } => (scope, Kind::Streaming, None),
+        Subscribe::Streaming { scope } => (
+            scope,
+            Kind::Streaming {
+                open: 0,
+                idle_since: now,
+            },
+            None,
+        ),
     };
-    let streaming = matches!(kind, Kind::Streaming);
+    let streaming = matches!(kind, Kind::Streaming { .. });
     let result = resolve_scope(ctx, scope).and_then(|scope| {
         ctx.notifications
             .subscribe(NewSubscription {
@@ -193,4 +201,18 @@ pub(crate) fn unsubscribe(ctx: &Ctx<'_>, r: &Unsubscribe) -> Reply {
         Err(e) => error_msg(&MsgError::from(&e)),
     };
     respond(ctx, &Responses::single(msg))
+}
+
+pub(crate) fn get_streaming_events(ctx: &Ctx<'_>, r: &GetStreamingEvents) -> Reply {
+    if !CONNECTION_MINUTES.contains(&r.connection_timeout) {
+        return schema(format!(
+            "ConnectionTimeout {} is outside 1..30.",
+            r.connection_timeout
+        ));
+    }
+    let (response, outcome) = streaming::open(ctx.notifications, &owner(ctx), ctx.server, r);
+    Reply::Stream {
+        response: Box::new(response),
+        outcome,
+    }
 }

@@ -29,10 +29,17 @@ mailboxes:
       state: enabled
       internal: <p>Back on Monday</p>
   - smtp: denied@contoso.test
+  - smtp: ceo@contoso.test
+    calendar:
+      - subject: Secret merger talks
+        start: 2026-03-30 08:30
+        duration: 1h
+        location: Boardroom
+        sensitivity: private
 accounts:
   - user: svc-sync
     password: sync-pw
-    impersonation: [kim@contoso.test]
+    impersonation: [kim@contoso.test, ceo@contoso.test]
 "#;
 
 async fn start() -> (MockEws, Engine, Clock) {
@@ -58,6 +65,9 @@ email = "kim@contoso.test"
 email = "denied@contoso.test"
 [[users]]
 email = "ghost@contoso.test"
+[[users]]
+email = "ceo@contoso.test"
+privacy = true
 "#,
         mock.ews_url()
     );
@@ -138,4 +148,63 @@ async fn initial_sync_against_mock_ews_with_per_mailbox_failures() {
     clock.advance(Duration::days(7));
     engine.full_sync().await;
     assert!(engine.appointments("kim@contoso.test").unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn privacy_mode_never_carries_a_subject_across_api_log_and_state() {
+    let (mock, engine, clock) = start().await;
+    engine.full_sync().await;
+    let ceo = engine.appointments("ceo@contoso.test").unwrap();
+    assert!(!ceo.is_empty(), "free/busy read: {:#?}", engine.status());
+    assert!(
+        ceo.iter()
+            .all(|a| a.subject.is_none() && a.location.is_none())
+    );
+    clock.advance(Duration::minutes(45));
+    let p = engine.presence("ceo@contoso.test").unwrap();
+    assert_ne!(p.presence.state, PresenceState::Available);
+
+    // Nowhere: state dump, status, log, presence, appointments, and the API's own JSON.
+    let router = sync_engine::api::router(engine.clone());
+    let mut served = String::new();
+    for uri in [
+        "/api/status",
+        "/api/users",
+        "/api/log",
+        "/api/users/ceo@contoso.test/appointments",
+        "/api/users/ceo@contoso.test/presence",
+    ] {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let req = axum::http::Request::builder()
+            .uri(uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let resp = router.clone().oneshot(req).await.unwrap();
+        served.push_str(&String::from_utf8_lossy(
+            &resp.into_body().collect().await.unwrap().to_bytes(),
+        ));
+    }
+    let dump = format!("{:?}{}", engine.state(), served);
+    for secret in ["Secret merger", "Boardroom"] {
+        assert!(!dump.contains(secret), "{secret} leaked");
+    }
+    assert!(
+        served.contains("ceo@contoso.test"),
+        "the dump covered the mailbox"
+    );
+    // And the request never asked for one: only GetUserAvailability touched the mailbox.
+    let ops: Vec<String> = mock
+        .journal()
+        .entries()
+        .iter()
+        .filter(|e| e.impersonated.as_deref() == Some("ceo@contoso.test"))
+        .map(|e| e.operation.clone())
+        .collect();
+    assert!(!ops.is_empty());
+    assert!(
+        ops.iter()
+            .all(|op| op == "GetUserAvailabilityRequest" || op == "GetUserOofSettingsRequest"),
+        "{ops:?}"
+    );
 }

@@ -580,11 +580,11 @@ fn parse_roots(bytes: &[u8], limits: &Limits, many: bool) -> Result<Vec<Element>
                 }
                 let ns = match resolved {
                     Ok(ns) => ns,
-                    Err(prefix) => {
+                    Err(message) => {
                         return Err(ParseError::Malformed {
                             line,
                             column,
-                            message: format!("undeclared namespace prefix `{prefix}`"),
+                            message,
                         });
                     }
                 };
@@ -669,11 +669,27 @@ fn parse_roots(bytes: &[u8], limits: &Limits, many: bool) -> Result<Vec<Element>
 }
 
 /// Resolves the namespace of an element; `Err(prefix)` for an undeclared prefix.
+/// Resolves the namespace of an element; `Err(message)` for an undeclared prefix or a
+/// namespace value with a bad reference.
+///
+/// quick-xml hands over the declaration's raw value; it is an attribute value, so it is
+/// normalised the same way (literal tab, CR and LF become spaces, then references are
+/// resolved). Otherwise `xmlns:x="a&amp;b"` would not compare equal to the same namespace
+/// written back by [`Writer`].
 fn resolved_ns(resolved: &ResolveResult<'_>) -> Result<Ns, String> {
     match resolved {
-        ResolveResult::Bound(ns) => Ok(Ns::from_uri(ns.as_ref())),
+        ResolveResult::Bound(ns) => {
+            let raw: &str = ns.as_ref();
+            if !raw.contains(['&', '\t', '\r', '\n']) {
+                return Ok(Ns::from_uri(raw));
+            }
+            let spaced = raw.replace(['\t', '\r', '\n'], " ");
+            let uri = quick_xml::escape::unescape(&spaced)
+                .map_err(|e| format!("bad namespace value `{raw}`: {e}"))?;
+            Ok(Ns::from_uri(&uri))
+        }
         ResolveResult::Unbound => Ok(Ns::None),
-        ResolveResult::Unknown(prefix) => Err(prefix.clone()),
+        ResolveResult::Unknown(prefix) => Err(format!("undeclared namespace prefix `{prefix}`")),
     }
 }
 
@@ -1054,6 +1070,23 @@ mod tests {
         assert_eq!(p("").unwrap_err(), ParseError::Empty);
         assert!(p("<a>").is_err());
         assert!(p("\u{feff}<a/>").is_ok());
+    }
+
+    #[test]
+    fn namespace_values_are_normalised_like_attributes() {
+        // Found by the fuzz target: a raw CR in a namespace value, written back as `&#xD;`.
+        let src = "<x:a xmlns:x=\"urn:a&amp;b\r\nc&#xD;\"><x:b/></x:a>";
+        let tree = p(src).unwrap();
+        assert_eq!(tree.ns, Ns::Other("urn:a&b  c\r".into()));
+        let mut w = Writer::fragment();
+        w.element(&tree);
+        assert_eq!(p(&w.into_string()).unwrap(), tree);
+        assert!(
+            p("<x:a xmlns:x=\"urn:&bogus;\"/>")
+                .unwrap_err()
+                .to_string()
+                .contains("bad namespace value")
+        );
     }
 
     #[test]

@@ -16,6 +16,9 @@ use crate::engine::Engine;
 use crate::ews::wire;
 use crate::exchange::{ExchangeError, Subscription, SubscriptionKind};
 
+/// A subscription lost sooner than this after the previous loss counts as a quick loss.
+const QUICK_LOSS: Duration = Duration::minutes(5);
+
 /// Why a watcher's subscription ended.
 enum Ended {
     /// A streaming connection closed normally: reconnect with the same subscription.
@@ -84,6 +87,10 @@ impl Engine {
     pub(crate) async fn watch_mailbox(self, mailbox: String) {
         let mut retry = Duration::seconds(30);
         let mut resync = false;
+        // Losses in quick succession (a server refusing the stream, a subscription limit)
+        // back off instead of spinning through subscribe-resync-fail.
+        let mut quick_losses = 0u32;
+        let mut since = self.clock().now();
         loop {
             let sub = match self.subscription_of(&mailbox) {
                 Some(sub) => sub,
@@ -128,6 +135,25 @@ impl Engine {
                     );
                     self.set_subscription(&mailbox, None);
                     resync = true;
+                    let now = self.clock().now();
+                    quick_losses = if now - since < QUICK_LOSS {
+                        quick_losses + 1
+                    } else {
+                        0
+                    };
+                    since = now;
+                    if quick_losses >= 2 {
+                        let wait = (Duration::seconds(5) * 2i32.pow(quick_losses.min(8) - 2))
+                            .min(Duration::minutes(5));
+                        self.log().warn(
+                            Some(&mailbox),
+                            format!(
+                                "{quick_losses} subscriptions lost in a row; waiting {} s",
+                                wait.num_seconds()
+                            ),
+                        );
+                        self.clock().sleep(wait).await;
+                    }
                 }
             }
         }

@@ -43,6 +43,10 @@ accounts:
 "#;
 
 async fn start() -> (MockEws, Engine, Clock) {
+    start_with("").await
+}
+
+async fn start_with(notifications: &str) -> (MockEws, Engine, Clock) {
     let t0 = Utc.with_ymd_and_hms(2026, 3, 30, 8, 0, 0).unwrap();
     let clock = Clock::frozen_at(t0);
     let spec = WorldSpec::from_yaml(WORLD, "test world").unwrap();
@@ -68,6 +72,7 @@ email = "ghost@contoso.test"
 [[users]]
 email = "ceo@contoso.test"
 privacy = true
+{notifications}
 "#,
         mock.ews_url()
     );
@@ -206,5 +211,100 @@ async fn privacy_mode_never_carries_a_subject_across_api_log_and_state() {
         ops.iter()
             .all(|op| op == "GetUserAvailabilityRequest" || op == "GetUserOofSettingsRequest"),
         "{ops:?}"
+    );
+}
+
+/// Waits (real time, bounded) until `f` holds.
+async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn add_meeting(mock: &MockEws, subject: &str) {
+    let spec: mock_ews::ItemSpec = serde_json::from_value(serde_json::json!({
+        "subject": subject,
+        "start": "2026-03-30T08:00:00Z",
+        "duration": "30m",
+    }))
+    .unwrap();
+    mock.store().create_item("kim@contoso.test", &spec).unwrap();
+}
+
+fn kim_subjects(engine: &Engine) -> Vec<String> {
+    engine
+        .appointments("kim@contoso.test")
+        .unwrap()
+        .into_iter()
+        .filter_map(|a| a.subject)
+        .collect()
+}
+
+#[tokio::test]
+async fn streaming_notifications_from_mock_ews_update_presence() {
+    let (mock, engine, _clock) = start_with("[notifications]\nmode = \"streaming\"\n").await;
+    let mut changes = engine.subscribe_presence();
+    let _tasks = engine.start();
+    eventually("kim subscribed", || {
+        engine
+            .status()
+            .mailboxes
+            .iter()
+            .any(|m| m.email == "kim@contoso.test" && m.subscribed)
+    })
+    .await;
+    add_meeting(&mock, "Escalation");
+    eventually("the new meeting", || {
+        kim_subjects(&engine).contains(&"Escalation".to_string())
+    })
+    .await;
+    // Kim is Absent (OOF outranks the meeting), but the reason list changed: the stream
+    // carried the change, no resync timer did.
+    assert!(
+        mock.journal()
+            .entries()
+            .iter()
+            .any(|e| e.operation == "GetStreamingEvents")
+    );
+    while let Ok(e) = changes.try_recv() {
+        if e.previous.is_some() {
+            assert_ne!(e.user, "ceo@contoso.test", "only kim changed: {e:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn pull_notifications_from_mock_ews_are_polled_on_the_clock() {
+    let (mock, engine, clock) =
+        start_with("[notifications]\nmode = \"pull\"\npull_interval = \"1m\"\n").await;
+    let _tasks = engine.start();
+    eventually("kim subscribed", || {
+        engine
+            .status()
+            .mailboxes
+            .iter()
+            .any(|m| m.email == "kim@contoso.test" && m.subscribed)
+    })
+    .await;
+    add_meeting(&mock, "Pulled in");
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(
+        !kim_subjects(&engine).contains(&"Pulled in".to_string()),
+        "not before the poll"
+    );
+    clock.advance(Duration::seconds(61));
+    eventually("the polled change", || {
+        kim_subjects(&engine).contains(&"Pulled in".to_string())
+    })
+    .await;
+    assert!(
+        mock.journal()
+            .entries()
+            .iter()
+            .any(|e| e.operation == "GetEvents")
     );
 }

@@ -38,7 +38,8 @@ pub use crate::id::{
 pub use crate::item::{CalendarItem, OccurrenceInfo, OccurrenceOverride, ViewEntry};
 pub use crate::journal::{BackoffViolation, Journal, JournalEntry, Outcome};
 pub use crate::notification::{
-    Channel, NotificationEntry, Notifications, NotifyConfig, NotifyError, Owner, Record, Watermark,
+    Channel, NotificationEntry, Notifications, NotifyConfig, NotifyError, Owner, PushOutcome,
+    Record, Watermark,
 };
 pub use crate::server::{AppState, DEFAULT_MAX_BODY, MockEws, MockEwsBuilder, StartError, app};
 pub use crate::soap::SoapFault;

@@ -13,6 +13,7 @@
 //! is held across an `.await`.
 
 pub(crate) mod events;
+pub(crate) mod push;
 pub(crate) mod streaming;
 mod watermark;
 
@@ -28,6 +29,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::store::Store;
+pub use push::PushOutcome;
 pub use watermark::Watermark;
 
 use events::Scope;
@@ -52,6 +54,10 @@ pub struct NotifyConfig {
     pub max_streaming_connections: usize,
     /// Subscription ids per GetStreamingEvents request.
     pub max_ids_per_connection: usize,
+    /// First push retry after a listener failure; later ones double (Exchange: 30 s).
+    pub push_first_retry: Duration,
+    /// How long a push listener may take to answer before the attempt counts as failed.
+    pub push_timeout: Duration,
 }
 
 impl Default for NotifyConfig {
@@ -64,6 +70,8 @@ impl Default for NotifyConfig {
             streaming_idle_expiry: Duration::minutes(30),
             max_streaming_connections: 10,
             max_ids_per_connection: 200,
+            push_first_retry: Duration::seconds(30),
+            push_timeout: Duration::seconds(30),
         }
     }
 }
@@ -258,6 +266,17 @@ pub enum Record {
     StreamError { code: String },
     /// The connection ended: `Closed` after its ConnectionTimeout, or the client left.
     StreamClosed { reason: String },
+    /// One SendNotification POST and what the listener answered.
+    Pushed {
+        previous_watermark: String,
+        events: Vec<(String, String)>,
+        more_events: bool,
+        /// 1 for the first try of this notification, then 2, 3, … for retries.
+        attempt: u32,
+        outcome: push::PushOutcome,
+    },
+    /// The server gave up on a push subscription (listener failing too long).
+    Dropped { reason: String },
 }
 
 /// One journal line of the notification service.

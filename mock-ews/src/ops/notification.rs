@@ -159,6 +159,7 @@ pub(crate) fn subscribe(ctx: &Ctx<'_>, r: &Subscribe) -> Reply {
         ),
     };
     let streaming = matches!(kind, Kind::Streaming { .. });
+    let push = matches!(kind, Kind::Push { .. });
     let result = resolve_scope(ctx, scope).and_then(|scope| {
         ctx.notifications
             .subscribe(NewSubscription {
@@ -170,10 +171,15 @@ pub(crate) fn subscribe(ctx: &Ctx<'_>, r: &Subscribe) -> Reply {
             .map_err(|e| MsgError::from(&e))
     });
     let msg = match result {
-        Ok((id, from)) => ResponseMessage::success(SubscribeResult {
-            subscription_id: Some(id),
-            watermark: (!streaming).then(|| from.encode()),
-        }),
+        Ok((id, from)) => {
+            if push {
+                ctx.notifications.spawn_push(id.clone());
+            }
+            ResponseMessage::success(SubscribeResult {
+                subscription_id: Some(id),
+                watermark: (!streaming).then(|| from.encode()),
+            })
+        }
         Err(e) => error_msg(&e),
     };
     respond(ctx, &Responses::single(msg))

@@ -90,7 +90,7 @@ impl Engine {
         // Losses in quick succession (a server refusing the stream, a subscription limit)
         // back off instead of spinning through subscribe-resync-fail.
         let mut quick_losses = 0u32;
-        let mut since = self.clock().now();
+        let mut last_loss: Option<chrono::DateTime<chrono::Utc>> = None;
         loop {
             let sub = match self.subscription_of(&mailbox) {
                 Some(sub) => sub,
@@ -136,19 +136,19 @@ impl Engine {
                     self.set_subscription(&mailbox, None);
                     resync = true;
                     let now = self.clock().now();
-                    quick_losses = if now - since < QUICK_LOSS {
-                        quick_losses + 1
-                    } else {
-                        0
+                    quick_losses = match last_loss {
+                        Some(previous) if now - previous < QUICK_LOSS => quick_losses + 1,
+                        _ => 0,
                     };
-                    since = now;
+                    last_loss = Some(now);
                     if quick_losses >= 2 {
                         let wait = (Duration::seconds(5) * 2i32.pow(quick_losses.min(8) - 2))
                             .min(Duration::minutes(5));
                         self.log().warn(
                             Some(&mailbox),
                             format!(
-                                "{quick_losses} subscriptions lost in a row; waiting {} s",
+                                "{} subscriptions lost within 5 minutes of each other; waiting {} s",
+                                quick_losses + 1,
                                 wait.num_seconds()
                             ),
                         );

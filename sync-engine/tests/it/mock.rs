@@ -282,12 +282,13 @@ async fn pull_notifications_from_mock_ews_are_polled_on_the_clock() {
     let (mock, engine, clock) =
         start_with("[notifications]\nmode = \"pull\"\npull_interval = \"1m\"\n").await;
     let _tasks = engine.start();
-    eventually("kim subscribed", || {
-        engine
-            .status()
-            .mailboxes
-            .iter()
-            .any(|m| m.email == "kim@contoso.test" && m.subscribed)
+    eventually("kim subscribed and the first sync done", || {
+        let status = engine.status();
+        status.connection.full_syncs >= 1
+            && status
+                .mailboxes
+                .iter()
+                .any(|m| m.email == "kim@contoso.test" && m.subscribed)
     })
     .await;
     add_meeting(&mock, "Pulled in");

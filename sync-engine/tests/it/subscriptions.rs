@@ -202,3 +202,23 @@ async fn push_notifications_trigger_a_resync_and_silence_means_a_lost_subscripti
     .await;
     assert!(answer.contains("Unsubscribe"), "{answer}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn repeated_quick_losses_back_off_instead_of_spinning() {
+    let w = world("");
+    let _tasks = w.engine.start();
+    w.clock.sleep(Duration::seconds(1)).await;
+    for _ in 0..3 {
+        w.exchange.lose_subscriptions("kim@contoso.test");
+        w.clock.sleep(Duration::milliseconds(10)).await;
+    }
+    let log = messages(&w.engine);
+    assert!(
+        log.iter()
+            .any(|m| m == "3 subscriptions lost within 5 minutes of each other; waiting 5 s"),
+        "{log:#?}"
+    );
+    // It recovers after the wait.
+    w.clock.sleep(Duration::seconds(6)).await;
+    assert_eq!(w.exchange.subscription_ids("kim@contoso.test").len(), 1);
+}

@@ -344,10 +344,6 @@ fn duration_text(start: DateTime<Utc>, end: DateTime<Utc>) -> String {
     s
 }
 
-fn zone_ctx(item: &CalendarItem) -> TimeZoneContext {
-    TimeZoneContext::id(crate::zone::windows_id(item.tz))
-}
-
 /// The full wire form of a single item, an occurrence or an exception (from a view entry).
 pub(crate) fn entry_to_wire(mb: &Mailbox, e: &ViewEntry<'_>, reader: Reader) -> Wire {
     let item = e.item;
@@ -459,6 +455,11 @@ fn common(mb: &Mailbox, item: &CalendarItem, reader: Reader) -> Wire {
     if item.cancelled {
         state |= 4;
     }
+    let zone = crate::zone::windows_id(item.tz);
+    let newer = !matches!(
+        reader.server,
+        ServerVersion::Exchange2010Sp2 | ServerVersion::Exchange2010Sp3
+    );
     Wire {
         parent_folder_id: Some(ItemId::new(id::folder_id(mb.serial, FolderKind::Calendar))),
         item_class: Some("IPM.Appointment".into()),
@@ -507,17 +508,13 @@ fn common(mb: &Mailbox, item: &CalendarItem, reader: Reader) -> Wire {
                 })
                 .collect()
         }),
-        time_zone: Some(crate::zone::windows_id(item.tz).to_owned()),
+        time_zone: Some(zone.to_owned()),
         appointment_sequence_number: Some(0),
         appointment_state: Some(state),
-        start_time_zone: Some(zone_ctx(item)),
-        end_time_zone: Some(zone_ctx(item)),
-        start_time_zone_id: (reader.server != ServerVersion::Exchange2010Sp2
-            && reader.server != ServerVersion::Exchange2010Sp3)
-            .then(|| crate::zone::windows_id(item.tz).to_owned()),
-        end_time_zone_id: (reader.server != ServerVersion::Exchange2010Sp2
-            && reader.server != ServerVersion::Exchange2010Sp3)
-            .then(|| crate::zone::windows_id(item.tz).to_owned()),
+        start_time_zone: Some(TimeZoneContext::id(zone)),
+        end_time_zone: Some(TimeZoneContext::id(zone)),
+        start_time_zone_id: newer.then(|| zone.to_owned()),
+        end_time_zone_id: newer.then(|| zone.to_owned()),
         is_organizer: Some(organizer_is_owner),
         ..Wire::default()
     }
@@ -525,9 +522,10 @@ fn common(mb: &Mailbox, item: &CalendarItem, reader: Reader) -> Wire {
 
 /// Copies one property, named by its FieldURI, from `full` into `out`. Unknown URIs are
 /// ignored (returns false).
-fn copy_field(out: &mut Wire, full: &Wire, uri: &str) -> bool {
+fn copy_field(out: &mut Wire, full: &mut Wire, uri: &str) -> bool {
+    // Moves the field: each URI is taken at most once per item (rendering is allocation-bound).
     macro_rules! copy {
-        ($($f:ident),*) => {{ $( out.$f = full.$f.clone(); )* }};
+        ($($f:ident),*) => {{ $( if out.$f.is_none() { out.$f = full.$f.take(); } )* }};
     }
     match uri {
         "item:ItemId" => copy!(item_id),
@@ -697,9 +695,9 @@ const ALL: &[&str] = &[
 ];
 
 /// Keeps what `shape` asks for. `find` drops complex properties as FindItem does.
-pub(crate) fn shape(full: &Wire, shape: &Shape, find: bool) -> Wire {
+pub(crate) fn shape(mut full: Wire, shape: &Shape, find: bool) -> Wire {
     let mut out = Wire {
-        item_id: full.item_id.clone(),
+        item_id: full.item_id.take(),
         ..Wire::default()
     };
     let base: &[&str] = match shape.base_shape {
@@ -715,7 +713,7 @@ pub(crate) fn shape(full: &Wire, shape: &Shape, find: bool) -> Wire {
         if find && NOT_IN_FIND.contains(&uri) {
             continue;
         }
-        copy_field(&mut out, full, uri);
+        copy_field(&mut out, &mut full, uri);
     }
     out
 }

@@ -258,7 +258,7 @@ fn calendar_view(
         .iter()
         .map(|e| {
             Item::Calendar(Box::new(wire::shape(
-                &wire::entry_to_wire(mb, e, rd),
+                wire::entry_to_wire(mb, e, rd),
                 &req.item_shape,
                 true,
             )))
@@ -311,7 +311,7 @@ fn indexed_view(
                 };
                 wire::entry_to_wire(mb, &e, rd)
             };
-            Item::Calendar(Box::new(wire::shape(&full, &req.item_shape, true)))
+            Item::Calendar(Box::new(wire::shape(full, &req.item_shape, true)))
         })
         .collect();
     let next = if from_end { total - lo } else { hi };
@@ -508,7 +508,7 @@ pub(crate) fn get_item(ctx: &Ctx<'_>, req: &GetItem) -> Reply {
                         "The specified object was not found in the store.",
                     )
                 })?;
-                Ok::<_, MsgError>(wire::shape(&full, &req.item_shape, false))
+                Ok::<_, MsgError>(wire::shape(full, &req.item_shape, false))
             })();
             match result {
                 Ok(w) => ResponseMessage::success(GetItemResult(ItemsResult {

@@ -175,7 +175,7 @@ fn sync(ctx: &Ctx<'_>, req: &SyncFolderItems) -> Result<SyncFolderItemsResult, M
             };
             wire::entry_to_wire(&mb, &e, rd)
         };
-        let shaped = Item::Calendar(Box::new(wire::shape(&full, &req.item_shape, false)));
+        let shaped = Item::Calendar(Box::new(wire::shape(full, &req.item_shape, false)));
         changes.push(if seen.is_some() {
             SyncChange::Update(shaped)
         } else {

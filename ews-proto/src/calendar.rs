@@ -90,6 +90,8 @@ impl FindItem {
                 other.push(c.clone());
             }
         }
+        // QueryString is written after ParentFolderIds; keep `other` in written order.
+        other.sort_by_key(|o| o.is(&m, "QueryString"));
         Ok(FindItem {
             traversal: crate::value::required_attr_parsed(e, "Traversal")?,
             item_shape: Shape::from_xml(e.required_child(&m, "ItemShape")?)?,

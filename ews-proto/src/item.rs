@@ -603,7 +603,8 @@ pub struct CalendarItem {
     pub end_time_zone_id: Option<String>,
     pub intended_free_busy_status: Option<LegacyFreeBusyStatus>,
     pub is_organizer: Option<bool>,
-    /// Elements not modelled above, in document order.
+    /// Elements not modelled above, in schema order (unknown names last, in document
+    /// order).
     pub other: Vec<Element>,
 }
 
@@ -846,6 +847,14 @@ impl CalendarItem {
                 _ => it.other.push(c.clone()),
             }
         }
+        // Keep `other` in the order it is written (schema order, unknown names last), so
+        // parse -> write -> parse is the identity even for out-of-order input.
+        it.other.sort_by_key(|o| {
+            CALENDAR_ITEM_ORDER
+                .iter()
+                .position(|n| o.ns == t && *n == o.name)
+                .unwrap_or(usize::MAX)
+        });
         Ok(it)
     }
 
@@ -1046,5 +1055,46 @@ impl Item {
             Item::Calendar(c) => Some(c),
             Item::Other(_) => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xml::{Limits, parse};
+
+    fn round_trip(xml: &str) -> (CalendarItem, CalendarItem) {
+        let first =
+            CalendarItem::from_xml(&parse(xml.as_bytes(), &Limits::default()).unwrap()).unwrap();
+        let mut w = Writer::fragment();
+        first.write(&mut w);
+        let again =
+            CalendarItem::from_xml(&parse(&w.into_bytes(), &Limits::default()).unwrap()).unwrap();
+        (first, again)
+    }
+
+    #[test]
+    fn unknown_and_out_of_order_elements_survive_a_round_trip() {
+        // Found by the fuzz target: an unknown element between known ones moved to the end.
+        let (first, again) = round_trip(
+            r#"<t:CalendarItem xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">
+                 <t:Start>2026-03-30T09:00:00Z</t:Start><t:Bogus>1</t:Bogus><t:DisplayTo/>
+                 <t:ItemId Id="A"/><t:IsDraft>false</t:IsDraft></t:CalendarItem>"#,
+        );
+        assert_eq!(first, again);
+        let names: Vec<&str> = first.other.iter().map(|o| o.name.as_str()).collect();
+        assert_eq!(names, ["IsDraft", "DisplayTo", "Bogus"]);
+    }
+
+    #[test]
+    fn bad_values_name_the_element() {
+        let xml = r#"<t:CalendarItem xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><t:IsAllDayEvent>yes</t:IsAllDayEvent></t:CalendarItem>"#;
+        let err = CalendarItem::from_xml(&parse(xml.as_bytes(), &Limits::default()).unwrap())
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("t:IsAllDayEvent: invalid value `yes`"),
+            "{err}"
+        );
     }
 }

@@ -41,7 +41,9 @@ pub use crate::notification::{
     Channel, NotificationEntry, Notifications, NotifyConfig, NotifyError, Owner, PushOutcome,
     Record, Watermark,
 };
-pub use crate::server::{AppState, DEFAULT_MAX_BODY, MockEws, MockEwsBuilder, StartError, app};
+pub use crate::server::{
+    AppState, DEFAULT_MAX_BODY, Expectation, MockEws, MockEwsBuilder, StartError, app,
+};
 pub use crate::soap::SoapFault;
 pub use crate::spec::{
     AccountSpec, Audience, ClockTime, ImpersonationSpec, ItemSpec, MailboxSpec, ModifiedSpec,

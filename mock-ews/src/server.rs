@@ -470,6 +470,7 @@ impl MockEwsBuilder {
             state,
             shutdown: Some(tx),
             task: Some(task),
+            expectations: std::sync::Mutex::new(Vec::new()),
         })
     }
 }
@@ -481,6 +482,28 @@ pub struct MockEws {
     state: Arc<AppState>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    expectations: std::sync::Mutex<Vec<Expectation>>,
+}
+
+/// "The client sends `operation` this many times", checked when the server is dropped (or
+/// by [`MockEws::verify`]), as wiremock does.
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    operation: String,
+    times: std::ops::RangeInclusive<usize>,
+}
+
+impl Expectation {
+    fn count(&self, journal: &Journal) -> usize {
+        journal
+            .entries()
+            .iter()
+            .filter(|e| {
+                e.operation.trim_end_matches("Request")
+                    == self.operation.trim_end_matches("Request")
+            })
+            .count()
+    }
 }
 
 impl MockEws {
@@ -529,7 +552,43 @@ impl MockEws {
         &self.state.notifications
     }
 
-    /// Stops accepting connections and waits for the server task.
+    /// Expects `operation` (`FindItem`; the `...Request` suffix is optional) to be received a
+    /// number of times in `times` (`1..=1`, `1..=usize::MAX`, `0..=0`); checked on drop.
+    pub fn expect(&self, operation: impl Into<String>, times: std::ops::RangeInclusive<usize>) {
+        self.expectations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Expectation {
+                operation: operation.into(),
+                times,
+            });
+    }
+
+    /// The unmet expectations, each as "operation: expected a..=b, received n".
+    pub fn verify(&self) -> Result<(), Vec<String>> {
+        let journal = &self.state.journal;
+        let unmet: Vec<String> = self
+            .expectations
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(|x| {
+                let n = x.count(journal);
+                (!x.times.contains(&n)).then(|| {
+                    format!(
+                        "{}: expected {}..={} requests, received {n}",
+                        x.operation,
+                        x.times.start(),
+                        x.times.end()
+                    )
+                })
+            })
+            .collect();
+        if unmet.is_empty() { Ok(()) } else { Err(unmet) }
+    }
+
+    /// Stops accepting connections and waits for the server task (expectations are still
+    /// checked when `self` drops at the end).
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -546,6 +605,23 @@ impl Drop for MockEws {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        // Like wiremock: unmet expectations fail the test, unless it is already failing.
+        if !std::thread::panicking()
+            && let Err(unmet) = self.verify()
+        {
+            let journal: Vec<String> = self
+                .state
+                .journal
+                .entries()
+                .iter()
+                .map(|e| format!("  {} {} {:?}", e.at, e.operation, e.outcome))
+                .collect();
+            panic!(
+                "mock-ews: unmet expectations:\n  {}\njournal:\n{}",
+                unmet.join("\n  "),
+                journal.join("\n")
+            );
         }
     }
 }

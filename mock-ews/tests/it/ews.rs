@@ -258,3 +258,49 @@ async fn impersonation_errors_are_soap_faults() {
     assert_eq!(j[0].impersonated.as_deref(), Some("alice@contoso.com"));
     assert_eq!(j[0].outcome.code(), Some("ErrorImpersonateUserDenied"));
 }
+
+#[tokio::test]
+async fn expectations_are_checked_on_drop() {
+    let ews = office().await;
+    ews.expect("ConvertId", 1..=1);
+    ews.expect("GetUserOofSettings", 0..=0);
+    soap(
+        &ews,
+        ("svc-sync", "sync-pw"),
+        &envelope("Exchange2010_SP2", None, PROBE),
+    )
+    .await;
+    assert_eq!(ews.verify(), Ok(()));
+    drop(ews);
+
+    let ews = office().await;
+    ews.expect("FindItem", 1..=usize::MAX);
+    assert_eq!(
+        ews.verify().unwrap_err(),
+        ["FindItem: expected 1..=18446744073709551615 requests, received 0"]
+    );
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(ews)));
+    let msg = *dropped.unwrap_err().downcast::<String>().unwrap();
+    assert!(
+        msg.contains("unmet expectations") && msg.contains("FindItem"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn xs_boolean_one_and_zero_are_accepted() {
+    let ews = office().await;
+    let body = r#"<m:GetUserAvailabilityRequest><m:MailboxDataArray><t:MailboxData><t:Email><t:Address>alice@contoso.com</t:Address></t:Email><t:AttendeeType>Required</t:AttendeeType><t:ExcludeConflicts>0</t:ExcludeConflicts></t:MailboxData></m:MailboxDataArray><t:FreeBusyViewOptions><t:TimeWindow><t:StartTime>2026-03-24T00:00:00</t:StartTime><t:EndTime>2026-03-25T00:00:00</t:EndTime></t:TimeWindow><t:RequestedView>FreeBusy</t:RequestedView></t:FreeBusyViewOptions></m:GetUserAvailabilityRequest>"#;
+    let r = soap(
+        &ews,
+        ("bob@contoso.com", "bob-pw"),
+        &envelope("Exchange2010_SP2", None, body),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("<t:BusyType>OOF</t:BusyType>"),
+        "{}",
+        r.body
+    );
+}

@@ -177,17 +177,24 @@ impl Store {
     }
 
     /// Replaces the world (and what [`Store::reset`] returns to).
-    pub fn load(&self, world: World) {
+    ///
+    /// Item keys of the new world start after every key this store has handed out, so an
+    /// ItemId (or a SyncState, or a notification) from before never names a different item.
+    pub fn load(&self, mut world: World) {
         let mut inner = self.write_inner();
+        rebase_keys(&mut world, inner.world.next_key);
         inner.loaded = world.clone();
         inner.world = world;
         self.record(&mut inner, ChangeKind::WorldReplaced, "", None, None);
     }
 
-    /// Returns to the world as last loaded.
+    /// Returns to the world as last loaded (its items keep their ids; keys handed out since
+    /// are not reused).
     pub fn reset(&self) {
         let mut inner = self.write_inner();
+        let next = inner.world.next_key;
         inner.world = inner.loaded.clone();
+        inner.world.next_key = inner.world.next_key.max(next);
         self.record(&mut inner, ChangeKind::WorldReplaced, "", None, None);
     }
 
@@ -209,7 +216,9 @@ impl Store {
             .get(&id.0)
             .cloned()
             .ok_or(StoreError::NoSnapshot(id.0))?;
+        let next = inner.world.next_key;
         inner.world = world;
+        inner.world.next_key = inner.world.next_key.max(next);
         self.record(&mut inner, ChangeKind::WorldReplaced, "", None, None);
         Ok(())
     }
@@ -425,6 +434,27 @@ impl Store {
     }
 }
 
+/// Renumbers a freshly built world's item keys (1, 2, ...) to start at `base`.
+fn rebase_keys(world: &mut World, base: u64) {
+    let shift = base.saturating_sub(1);
+    if shift == 0 {
+        return;
+    }
+    for mb in world.mailboxes.values_mut() {
+        let mb = Arc::make_mut(mb);
+        let items = std::mem::take(&mut mb.items);
+        mb.items = items
+            .into_values()
+            .map(|item| {
+                let mut item = Arc::unwrap_or_clone(item);
+                item.key += shift;
+                (item.key, Arc::new(item))
+            })
+            .collect();
+    }
+    world.next_key += shift;
+}
+
 fn check_change_key(
     item_id: &str,
     item: &CalendarItem,
@@ -533,17 +563,64 @@ mod tests {
         let original = s.world();
         s.create_item("a@x", &spec("start: 2026-03-09 09:00\nduration: 1h\n"))
             .unwrap();
-        assert_ne!(s.world(), original);
+        assert_ne!(s.world().mailboxes, original.mailboxes);
         s.restore(snap).unwrap();
-        assert_eq!(s.world(), original);
+        assert_eq!(s.world().mailboxes, original.mailboxes);
         s.create_item("a@x", &spec("start: 2026-03-09 09:00\nduration: 1h\n"))
             .unwrap();
         s.reset();
-        assert_eq!(s.world(), original);
+        assert_eq!(s.world().mailboxes, original.mailboxes);
         assert_eq!(
             s.restore(SnapshotId(99)).unwrap_err(),
             StoreError::NoSnapshot(99)
         );
+    }
+
+    #[test]
+    fn keys_are_never_reused_across_restore_reset_and_load() {
+        let s = store();
+        let snap = s.snapshot();
+        let a = s
+            .create_item("b@x", &spec("start: 2026-03-09 09:00\nduration: 1h\n"))
+            .unwrap();
+        s.restore(snap).unwrap();
+        let b = s
+            .create_item("b@x", &spec("start: 2026-03-09 09:00\nduration: 1h\n"))
+            .unwrap();
+        assert_ne!(
+            id::parse_id(&a.item_id).unwrap().key(),
+            id::parse_id(&b.item_id).unwrap().key()
+        );
+        s.reset();
+        let c = s
+            .create_item("b@x", &spec("start: 2026-03-09 09:00\nduration: 1h\n"))
+            .unwrap();
+        assert!(id::parse_id(&c.item_id).unwrap().key() > id::parse_id(&b.item_id).unwrap().key());
+        // A new world's items get keys after everything handed out so far.
+        let old_ids: Vec<u64> = s
+            .world()
+            .mailboxes
+            .values()
+            .flat_map(|m| m.items.keys().copied().collect::<Vec<_>>())
+            .collect();
+        let spec_w = WorldSpec::from_yaml("mailboxes:\n  - smtp: a@x\n    calendar:\n      - { start: 2026-03-09 10:00, duration: 30m }\n", "t").unwrap();
+        s.load(
+            World::from_spec(&spec_w, Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap()).unwrap(),
+        );
+        let new_key = *s
+            .world()
+            .mailbox("a@x")
+            .unwrap()
+            .items
+            .keys()
+            .next()
+            .unwrap();
+        assert!(
+            old_ids.iter().all(|k| *k < new_key),
+            "{old_ids:?} vs {new_key}"
+        );
+        let item = s.world().mailbox("a@x").unwrap().items[&new_key].clone();
+        assert_eq!(item.key, new_key);
     }
 
     #[test]

@@ -61,6 +61,7 @@ async fn world_summary_load_and_reset() {
 async fn items_create_patch_delete_and_snapshot_restore() {
     let ews = office().await;
     let (s, snap) = json(&ews, "POST", "/snapshots", "").await;
+    let at_snapshot = ews.store().world();
     assert_eq!(s, 200);
     let (s, created) = json(
         &ews,
@@ -112,7 +113,6 @@ async fn items_create_patch_delete_and_snapshot_restore() {
         .map(|c| c["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, ["created", "modified", "deleted"]);
-    let before = ews.store().world();
     let (s, _) = json(
         &ews,
         "POST",
@@ -121,8 +121,10 @@ async fn items_create_patch_delete_and_snapshot_restore() {
     )
     .await;
     assert_eq!(s, 200);
-    assert_ne!(ews.store().world(), before);
+    assert_eq!(ews.store().world().mailboxes, at_snapshot.mailboxes);
     assert_eq!(ews.store().world().item_count(), 5);
+    let (_, changes) = json(&ews, "GET", "/changes?after=3", "").await;
+    assert_eq!(changes[0]["kind"], "worldReplaced");
 }
 
 #[tokio::test]

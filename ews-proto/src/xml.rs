@@ -566,7 +566,7 @@ fn parse_roots(bytes: &[u8], limits: &Limits, many: bool) -> Result<Vec<Element>
             Event::Start(ref start) | Event::Empty(ref start) => {
                 // The tag starts at the last `<` before its end (`<` cannot appear
                 // unescaped inside attribute values).
-                let tag_start = bytes[..after]
+                let tag_start = bytes[..after.min(bytes.len())]
                     .iter()
                     .rposition(|b| *b == b'<')
                     .unwrap_or(before);

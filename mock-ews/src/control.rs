@@ -23,6 +23,11 @@
 //! | GET | `/mock/changes?after=n` | | change records |
 //! | GET, POST, DELETE | `/mock/faults` | a fault rule (see [`FaultSpec`](crate::FaultSpec)) | rules / `{"id": n}` |
 //! | DELETE | `/mock/faults/{id}` | | 204 |
+//! | GET, POST, DELETE | `/mock/notification-faults` | a notification fault rule (see [`NotifyFaultSpec`](crate::NotifyFaultSpec)) | rules / `{"id": n}` |
+//! | DELETE | `/mock/notification-faults/{id}` | | 204 |
+//! | GET | `/mock/notifications` | | notification journal |
+//! | GET | `/mock/notifications/conformance?mailbox=a@x.com` | | `{"noEventLost", "lostEvents", "resumedFromLastWatermark", "resumeViolations"}` |
+//! | GET | `/mock/subscriptions` | | active subscription ids |
 
 use std::sync::Arc;
 
@@ -71,6 +76,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             get(faults_list).post(faults_add).delete(faults_clear),
         )
         .route("/faults/{id}", axum::routing::delete(faults_remove))
+        .merge(crate::notification::control::routes())
 }
 
 /// A control-API failure: a status and a JSON `{"error": ...}` body.

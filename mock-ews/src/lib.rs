@@ -38,8 +38,9 @@ pub use crate::id::{
 pub use crate::item::{CalendarItem, OccurrenceInfo, OccurrenceOverride, ViewEntry};
 pub use crate::journal::{BackoffViolation, Journal, JournalEntry, Outcome};
 pub use crate::notification::{
-    Channel, NotificationEntry, Notifications, NotifyConfig, NotifyError, Owner, PushOutcome,
-    Record, Watermark,
+    ActiveNotifyFault, Channel, LostEvent, NotificationEntry, Notifications, NotifyConfig,
+    NotifyError, NotifyFault, NotifyFaultError, NotifyFaultSpec, NotifyFaults, Owner, PushOutcome,
+    Record, ResumeViolation, SentEvent, Watermark,
 };
 pub use crate::server::{
     AppState, DEFAULT_MAX_BODY, Expectation, MockEws, MockEwsBuilder, StartError, app,

@@ -12,7 +12,10 @@
 //! Lock order: the registry mutex, then the store's lock (inside `changes_since`); neither
 //! is held across an `.await`.
 
+pub(crate) mod conformance;
+pub(crate) mod control;
 pub(crate) mod events;
+mod faults;
 pub(crate) mod push;
 pub(crate) mod streaming;
 mod watermark;
@@ -29,6 +32,8 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::store::Store;
+pub use conformance::{LostEvent, ResumeViolation};
+pub use faults::{ActiveNotifyFault, NotifyFault, NotifyFaultError, NotifyFaultSpec, NotifyFaults};
 pub use push::PushOutcome;
 pub use watermark::Watermark;
 
@@ -178,7 +183,7 @@ impl std::fmt::Display for Owner {
 }
 
 /// The three delivery channels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Channel {
     Pull,
@@ -250,7 +255,7 @@ pub enum Record {
         channel: Channel,
         previous_watermark: Option<String>,
         /// `(event type, watermark)` per event, in order; status events included.
-        events: Vec<(String, String)>,
+        events: Vec<SentEvent>,
         more_events: bool,
     },
     /// The subscription timed out (pull: no poll within its Timeout).
@@ -269,7 +274,7 @@ pub enum Record {
     /// One SendNotification POST and what the listener answered.
     Pushed {
         previous_watermark: String,
-        events: Vec<(String, String)>,
+        events: Vec<SentEvent>,
         more_events: bool,
         /// 1 for the first try of this notification, then 2, 3, … for retries.
         attempt: u32,
@@ -277,6 +282,26 @@ pub enum Record {
     },
     /// The server gave up on a push subscription (listener failing too long).
     Dropped { reason: String },
+    /// A notification fault was applied to these events.
+    FaultInjected {
+        fault: String,
+        channel: Channel,
+        events: Vec<SentEvent>,
+    },
+}
+
+/// One event as handed out, for the journal and the conformance checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentEvent {
+    /// `CreatedEvent`, `StatusEvent`, …
+    pub kind: String,
+    /// Its watermark (also for streaming events, whose wire form has none).
+    pub watermark: String,
+    /// The store change it came from.
+    pub seq: u64,
+    /// A folder event (as opposed to an item event).
+    pub folder: bool,
 }
 
 /// One journal line of the notification service.
@@ -312,6 +337,9 @@ pub struct Notifications {
     connections: Mutex<HashMap<String, usize>>,
     /// Bumped when a subscription ends, so open connections notice at once.
     ended: watch::Sender<u64>,
+    /// Every subscription's scope, kept after it ends, for the conformance checks.
+    history: Mutex<HashMap<String, Scope>>,
+    faults: NotifyFaults,
 }
 
 /// A subscription request after the EWS layer resolved its folders.
@@ -341,6 +369,8 @@ impl Notifications {
             next_id: AtomicU64::new(1),
             connections: Mutex::new(HashMap::new()),
             ended: watch::channel(0).0,
+            history: Mutex::new(HashMap::new()),
+            faults: NotifyFaults::default(),
         }
     }
 
@@ -348,9 +378,25 @@ impl Notifications {
         &self.config
     }
 
+    /// The notification fault rules (see [`NotifyFault`]).
+    pub fn faults(&self) -> &NotifyFaults {
+        &self.faults
+    }
+
     /// Everything recorded so far, oldest first.
     pub fn journal(&self) -> Vec<NotificationEntry> {
         lock(&self.journal).clone()
+    }
+
+    fn record_fault(&self, id: &str, fault: NotifyFault, channel: Channel, events: Vec<SentEvent>) {
+        self.record(
+            id,
+            Record::FaultInjected {
+                fault: fault.name().to_owned(),
+                channel,
+                events,
+            },
+        );
     }
 
     fn record(&self, subscription_id: &str, record: Record) {
@@ -433,6 +479,7 @@ impl Notifications {
             });
         }
         let id = self.new_id(serial);
+        lock(&self.history).insert(id.clone(), req.scope.clone());
         let channel = req.kind.channel();
         let mailbox = req.scope.mailbox.clone();
         subs.insert(
@@ -567,10 +614,31 @@ impl Notifications {
         };
         *last_poll = now;
         let from = self.check_watermark(sub.scope.serial, watermark)?;
-        let batch = self.read(&sub.scope, from, self.config.max_events_per_get);
-        sub.cursor = batch.last;
+        let mut batch = self.read(&sub.scope, from, self.config.max_events_per_get);
+        let fault = if batch.events.is_empty() {
+            None
+        } else {
+            self.faults.check(Channel::Pull, &sub.scope.mailbox)
+        };
         let sub_id = sub.id.clone();
+        let affected = summary(batch.events.iter().map(|(_, e)| e));
+        match &fault {
+            Some(NotifyFault::ExpireEarly) => {
+                sub.life = Life::Expired;
+                drop(subs);
+                self.record_fault(&sub_id, NotifyFault::ExpireEarly, Channel::Pull, affected);
+                self.record(&sub_id, Record::Expired);
+                return Err(NotifyError::Expired(id.to_owned()));
+            }
+            Some(NotifyFault::Drop) => batch.events.clear(),
+            Some(NotifyFault::Reorder) => batch.events.reverse(),
+            _ => {}
+        }
+        sub.cursor = batch.last;
         drop(subs);
+        if let Some(f) = fault {
+            self.record_fault(&sub_id, f, Channel::Pull, affected);
+        }
         let events: Vec<Event> = if batch.events.is_empty() {
             let mut status = Event::new(EventType::StatusEvent);
             status.watermark = Some(batch.last.encode());
@@ -612,14 +680,18 @@ impl Notifications {
     }
 }
 
-fn summary(events: &[Event]) -> Vec<(String, String)> {
+/// What the journal keeps of events handed out.
+pub(crate) fn summary<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<SentEvent> {
     events
-        .iter()
+        .into_iter()
         .map(|e| {
-            (
-                e.kind.as_str().to_owned(),
-                e.watermark.clone().unwrap_or_default(),
-            )
+            let watermark = e.watermark.clone().unwrap_or_default();
+            SentEvent {
+                kind: e.kind.as_str().to_owned(),
+                seq: Watermark::decode(&watermark).map_or(0, |w| w.seq),
+                watermark,
+                folder: e.folder_id.is_some(),
+            }
         })
         .collect()
 }

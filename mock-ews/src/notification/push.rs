@@ -30,7 +30,7 @@ use ews_proto::response::ResponseMessage;
 use ews_proto::{Envelope, ExchangeVersion, Headers, Limits, write_envelope};
 use serde::Serialize;
 
-use super::{Kind, Life, Notifications, Record, Watermark, lock, summary};
+use super::{Channel, Kind, Life, Notifications, NotifyFault, Record, Watermark, lock, summary};
 use crate::world::ServerVersion;
 
 /// What a listener's answer meant.
@@ -58,6 +58,8 @@ enum PushError {
     Timeout(i64),
     #[error("HTTP {0}")]
     Status(u16),
+    #[error("connection refused (notification fault)")]
+    Refused,
     #[error("unreadable SendNotificationResult: {0}")]
     BadReply(String),
 }
@@ -225,7 +227,7 @@ async fn sender(weak: Weak<Notifications>, id: String) {
     let mut last_ok = clock.now();
     let mut failing: Option<Failing> = None;
     loop {
-        let Some(n) = weak.upgrade() else { return };
+        let Some(mut n) = weak.upgrade() else { return };
         let Some(plan) = n.push_plan(&id) else { return };
         let now = clock.now();
         let batch = n.read(&plan.scope, plan.cursor, n.config.max_events_per_get);
@@ -244,13 +246,43 @@ async fn sender(weak: Weak<Notifications>, id: String) {
             }
             continue;
         }
-        let events: Vec<Event> = if batch.events.is_empty() {
+        // Faults apply to notifications with events, once per notification (not per retry).
+        let fault = if batch.events.is_empty() || failing.is_some() {
+            None
+        } else {
+            n.faults.check(Channel::Push, &plan.scope.mailbox)
+        };
+        let mut events: Vec<Event> = if batch.events.is_empty() {
             let mut status = Event::new(EventType::StatusEvent);
             status.watermark = Some(batch.last.encode());
             vec![status]
         } else {
             batch.events.iter().map(|(_, e)| e.clone()).collect()
         };
+        if let Some(f) = &fault {
+            n.record_fault(&id, f.clone(), Channel::Push, summary(&events));
+        }
+        match &fault {
+            Some(NotifyFault::ExpireEarly) => {
+                n.end_push(&id, Record::Expired);
+                return;
+            }
+            Some(NotifyFault::Drop) => {
+                // Lost on the way: the server believes it delivered them.
+                n.push_acked(&id, batch.last);
+                last_ok = clock.now();
+                continue;
+            }
+            Some(NotifyFault::Reorder) => events.reverse(),
+            Some(NotifyFault::Delay { seconds }) => {
+                let seconds = *seconds;
+                drop(n);
+                clock.sleep(Duration::seconds(i64::from(seconds))).await;
+                let Some(again) = weak.upgrade() else { return };
+                n = again;
+            }
+            _ => {}
+        }
         let notification = Notification {
             subscription_id: id.clone(),
             previous_watermark: Some(plan.cursor.encode()),
@@ -261,7 +293,17 @@ async fn sender(weak: Weak<Notifications>, id: String) {
         let server = n.store.read(|w| w.server);
         let body = send_notification_body(server, notification);
         let attempt = failing.map_or(1, |f| f.attempts + 1);
-        let outcome = post(&clock, &plan.url, body, timeout).await;
+        let outcome = if fault == Some(NotifyFault::CallbackRefused) {
+            Err(PushError::Refused)
+        } else {
+            let first = post(&clock, &plan.url, body.clone(), timeout).await;
+            if fault == Some(NotifyFault::Duplicate) && matches!(first, Ok(SubscriptionStatus::Ok))
+            {
+                post(&clock, &plan.url, body, timeout).await
+            } else {
+                first
+            }
+        };
         let record = |outcome: PushOutcome| Record::Pushed {
             previous_watermark: plan.cursor.encode(),
             events: sent.clone(),

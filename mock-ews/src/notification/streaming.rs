@@ -14,7 +14,6 @@
 //! The task wakes on store changes, on subscriptions ending and on clock deadlines only, so
 //! under a paused tokio runtime keep-alives and the close happen at exact virtual instants.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
@@ -26,7 +25,9 @@ use ews_proto::response::{ResponseMessage, Responses};
 use ews_proto::{Headers, ResponseCode, ResponseStatus, write_streaming_envelope};
 use tokio::sync::mpsc;
 
-use super::{Channel, Kind, Life, NotifyError, Owner, Record, lock, summary};
+use super::{
+    Channel, Kind, Life, NotifyError, NotifyFault, Owner, Record, SentEvent, lock, summary,
+};
 use crate::journal::Outcome;
 use crate::notification::Notifications;
 use crate::soap::server_version_info;
@@ -38,7 +39,7 @@ pub(crate) const CONNECTION_MINUTES: std::ops::RangeInclusive<u32> = 1..=30;
 /// Events per subscription and envelope; more follow in the next envelope at once.
 const EVENTS_PER_ENVELOPE: usize = 500;
 
-type Chunk = Result<Bytes, Infallible>;
+type Chunk = Result<Bytes, std::io::Error>;
 
 /// One envelope of the stream.
 fn envelope(server: ServerVersion, msg: ResponseMessage<GetStreamingEventsResult>) -> Bytes {
@@ -105,6 +106,17 @@ fn refused(
             code: err.response_code().to_owned(),
         },
     )
+}
+
+/// What one pass over a connection's subscriptions found.
+#[derive(Debug, Default)]
+struct StreamBatch {
+    /// Notifications to send, with what the journal keeps of their events.
+    notes: Vec<(Notification, Vec<SentEvent>)>,
+    /// Subscriptions that ended (unsubscribed, expired).
+    ended: Vec<(String, NotifyError)>,
+    /// Faults on the envelope as a whole (delay, duplicate, stream cut).
+    envelope_faults: Vec<NotifyFault>,
 }
 
 /// Releases a connection's claim on its subscriptions however the task ends.
@@ -199,44 +211,66 @@ impl Notifications {
         })
     }
 
-    /// Takes the pending events of `ids` (advancing their cursors) and reports the ids that
-    /// ended since the last call.
-    fn stream_batch(&self, ids: &[String]) -> (Vec<Notification>, Vec<(String, NotifyError)>) {
-        let mut notes = Vec::new();
-        let mut ended = Vec::new();
+    /// Takes the pending events of `ids` (advancing their cursors), applies notification
+    /// faults, and reports the ids that ended since the last call.
+    fn stream_batch(&self, ids: &[String]) -> StreamBatch {
+        let mut out = StreamBatch::default();
         let mut subs = lock(&self.subs);
         for id in ids {
             let Some(sub) = subs.get_mut(id) else {
-                ended.push((id.clone(), NotifyError::Unsubscribed(id.clone())));
+                out.ended
+                    .push((id.clone(), NotifyError::Unsubscribed(id.clone())));
                 continue;
             };
             if sub.life == Life::Expired {
-                ended.push((id.clone(), NotifyError::Expired(id.clone())));
+                out.ended
+                    .push((id.clone(), NotifyError::Expired(id.clone())));
                 continue;
             }
             let batch = self.read(&sub.scope, sub.cursor, EVENTS_PER_ENVELOPE);
-            sub.cursor = batch.last;
             if batch.events.is_empty() {
+                sub.cursor = batch.last;
                 continue;
             }
+            let mut events: Vec<_> = batch.events.into_iter().map(|(_, e)| e).collect();
+            let sent = summary(&events);
+            let fault = self.faults.check(Channel::Streaming, &sub.scope.mailbox);
+            if let Some(f) = &fault {
+                self.record_fault(id, f.clone(), Channel::Streaming, sent.clone());
+            }
+            match fault {
+                Some(NotifyFault::ExpireEarly) => {
+                    sub.life = Life::Expired;
+                    self.record(id, Record::Expired);
+                    out.ended
+                        .push((id.clone(), NotifyError::Expired(id.clone())));
+                    continue;
+                }
+                Some(NotifyFault::Drop) => {
+                    sub.cursor = batch.last;
+                    continue;
+                }
+                Some(NotifyFault::Reorder) => events.reverse(),
+                Some(other) => out.envelope_faults.push(other),
+                None => {}
+            }
+            sub.cursor = batch.last;
             // Streaming events carry no watermark (the Managed API's parser is positional).
-            let events = batch
-                .events
-                .into_iter()
-                .map(|(_, mut e)| {
-                    e.watermark = None;
-                    e
-                })
-                .collect();
-            notes.push(Notification {
-                subscription_id: id.clone(),
-                previous_watermark: None,
-                more_events: None,
-                events,
-            });
+            for e in &mut events {
+                e.watermark = None;
+            }
+            out.notes.push((
+                Notification {
+                    subscription_id: id.clone(),
+                    previous_watermark: None,
+                    more_events: None,
+                    events,
+                },
+                sent,
+            ));
         }
         drop(subs);
-        (notes, ended)
+        out
     }
 
     fn record_stream(&self, ids: &[String], record: Record) {
@@ -278,7 +312,11 @@ async fn serve(
     }
     let mut last_sent = started;
     loop {
-        let (notes, gone) = notifications.stream_batch(&live);
+        let StreamBatch {
+            notes,
+            ended: gone,
+            envelope_faults,
+        } = notifications.stream_batch(&live);
         for (id, err) in &gone {
             live.retain(|l| l != id);
             notifications.record(
@@ -299,25 +337,69 @@ async fn serve(
             return;
         }
         if !notes.is_empty() {
-            for n in &notes {
+            let mut copies = 1;
+            let mut cut = false;
+            for f in &envelope_faults {
+                match f {
+                    NotifyFault::Delay { seconds } => {
+                        clock.sleep(Duration::seconds(i64::from(*seconds))).await;
+                    }
+                    NotifyFault::Duplicate => copies = 2,
+                    NotifyFault::StreamCut => cut = true,
+                    _ => {}
+                }
+            }
+            let mut list = Vec::with_capacity(notes.len());
+            for (n, sent) in notes {
+                // A cut envelope never arrives: its events are not delivered.
+                if cut {
+                    list.push(n);
+                    continue;
+                }
                 notifications.record(
                     &n.subscription_id,
                     Record::Delivered {
                         channel: Channel::Streaming,
                         previous_watermark: None,
-                        events: summary(&n.events),
+                        events: sent,
                         more_events: false,
                     },
                 );
+                list.push(n);
             }
             let msg = ResponseMessage::success(GetStreamingEventsResult {
-                notifications: Some(notes),
+                notifications: Some(list),
                 error_subscription_ids: None,
                 connection_status: None,
             });
-            if !send(envelope(server, msg)).await {
-                close("client left", &claim.ids);
+            let bytes = envelope(server, msg);
+            if cut {
+                // Half an envelope in one chunk, then the body fails: hyper aborts the
+                // connection without the terminating chunk.
+                let half = bytes.slice(..bytes.len() / 2);
+                let _ = send(half).await;
+                // Let hyper take the half chunk and flush it before the error aborts the
+                // connection (it flushes once the body is pending again).
+                while tx.capacity() < tx.max_capacity() && !tx.is_closed() {
+                    tokio::task::yield_now().await;
+                }
+                for _ in 0..4 {
+                    tokio::task::yield_now().await;
+                }
+                let _ = tx
+                    .send(Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionAborted,
+                        "stream cut by a notification fault",
+                    )))
+                    .await;
+                close("cut by fault", &claim.ids);
                 return;
+            }
+            for _ in 0..copies {
+                if !send(bytes.clone()).await {
+                    close("client left", &claim.ids);
+                    return;
+                }
             }
             last_sent = clock.now();
             // More may be pending (a burst larger than one envelope): read again at once.

@@ -77,7 +77,7 @@ pub(crate) fn pull_request(timeout: u32, watermark: Option<&str>) -> String {
     )
 }
 
-async fn get_events_raw(ews: &MockEws, id: &str, watermark: &str) -> String {
+pub(crate) async fn get_events_raw(ews: &MockEws, id: &str, watermark: &str) -> String {
     let r = soap(
         ews,
         SVC,
@@ -92,7 +92,7 @@ async fn get_events_raw(ews: &MockEws, id: &str, watermark: &str) -> String {
     r.body
 }
 
-async fn get_events(ews: &MockEws, id: &str, watermark: &str) -> Notification {
+pub(crate) async fn get_events(ews: &MockEws, id: &str, watermark: &str) -> Notification {
     let body = get_events_raw(ews, id, watermark).await;
     match parse(&body) {
         Response::GetEvents(g) => {
@@ -107,11 +107,11 @@ async fn get_events(ews: &MockEws, id: &str, watermark: &str) -> Notification {
     }
 }
 
-fn kinds(n: &Notification) -> Vec<EventType> {
+pub(crate) fn kinds(n: &Notification) -> Vec<EventType> {
     n.events.iter().map(|e| e.kind).collect()
 }
 
-fn last_watermark(n: &Notification) -> String {
+pub(crate) fn last_watermark(n: &Notification) -> String {
     n.events
         .last()
         .and_then(|e| e.watermark.clone())

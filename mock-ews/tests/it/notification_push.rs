@@ -24,13 +24,13 @@ fn t0() -> DateTime<Utc> {
 
 /// How the listener answers one POST.
 #[derive(Clone, Copy, Debug)]
-enum Answer {
+pub(crate) enum Answer {
     Ok,
     Unsubscribe,
     Http500,
 }
 
-struct Listener {
+pub(crate) struct Listener {
     clock: Clock,
     script: Mutex<VecDeque<Answer>>,
     fallback: Answer,
@@ -67,7 +67,7 @@ async fn receive(State(l): State<Arc<Listener>>, body: Bytes) -> (StatusCode, St
 }
 
 /// Starts the mock on a running clock at t0 and a listener on another port.
-async fn setup(script: &[Answer], fallback: Answer) -> (MockEws, Arc<Listener>, String) {
+pub(crate) async fn setup(script: &[Answer], fallback: Answer) -> (MockEws, Arc<Listener>, String) {
     let clock = Clock::starting_at(t0());
     let ews = MockEws::builder()
         .world(example("small-office.yaml"))
@@ -92,13 +92,13 @@ async fn setup(script: &[Answer], fallback: Answer) -> (MockEws, Arc<Listener>, 
     (ews, listener, url)
 }
 
-fn push_request(url: &str, minutes: u32) -> String {
+pub(crate) fn push_request(url: &str, minutes: u32) -> String {
     format!(
         r#"<m:PushSubscriptionRequest><t:FolderIds><t:DistinguishedFolderId Id="calendar"/></t:FolderIds>{ITEM_EVENTS}<t:StatusFrequency>{minutes}</t:StatusFrequency><t:URL>{url}</t:URL></m:PushSubscriptionRequest>"#
     )
 }
 
-fn received(l: &Listener) -> Vec<(Duration, Notification)> {
+pub(crate) fn received(l: &Listener) -> Vec<(Duration, Notification)> {
     l.received
         .lock()
         .expect("lock")

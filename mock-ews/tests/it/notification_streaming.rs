@@ -11,12 +11,12 @@ use tokio::net::TcpStream;
 use crate::notification::{BOB, ITEM_EVENTS, SVC, code, standup_spec, subscribe};
 use crate::support::{basic, envelope, example, soap};
 
-fn t0() -> DateTime<Utc> {
+pub(crate) fn t0() -> DateTime<Utc> {
     "2026-03-23T07:00:00Z".parse().expect("stream helper")
 }
 
 /// The small office on a running clock at `t0` (virtual under a paused runtime).
-async fn office_running() -> MockEws {
+pub(crate) async fn office_running() -> MockEws {
     MockEws::builder()
         .world(example("small-office.yaml"))
         .clock(ews_clock::Clock::starting_at(t0()))
@@ -25,14 +25,14 @@ async fn office_running() -> MockEws {
         .expect("server starts")
 }
 
-fn streaming_request() -> String {
+pub(crate) fn streaming_request() -> String {
     format!(
         r#"<m:StreamingSubscriptionRequest><t:FolderIds><t:DistinguishedFolderId Id="calendar"/></t:FolderIds>{ITEM_EVENTS}</m:StreamingSubscriptionRequest>"#
     )
 }
 
 /// An open GetStreamingEvents connection read envelope by envelope.
-struct Stream {
+pub(crate) struct Stream {
     socket: TcpStream,
     raw: Vec<u8>,
     /// Decoded body not yet returned.
@@ -42,7 +42,12 @@ struct Stream {
 }
 
 impl Stream {
-    async fn open(ews: &MockEws, impersonate: &str, ids: &[&str], minutes: u32) -> Stream {
+    pub(crate) async fn open(
+        ews: &MockEws,
+        impersonate: &str,
+        ids: &[&str],
+        minutes: u32,
+    ) -> Stream {
         let ids: String = ids
             .iter()
             .map(|i| format!("<t:SubscriptionId>{i}</t:SubscriptionId>"))
@@ -123,7 +128,7 @@ impl Stream {
     }
 
     /// The next envelope, or `None` once the response ended.
-    async fn next(&mut self) -> Option<String> {
+    pub(crate) async fn next(&mut self) -> Option<String> {
         loop {
             self.decode();
             if let Some(end) = self.body.find("</Envelope>") {
@@ -134,13 +139,18 @@ impl Stream {
                 return None;
             }
             let mut buf = [0u8; 8192];
-            let n = self.socket.read(&mut buf).await.expect("stream helper");
+            let n = self.socket.read(&mut buf).await.unwrap_or(0);
             if n == 0 {
                 self.eof = true;
                 continue;
             }
             self.raw.extend_from_slice(&buf[..n]);
         }
+    }
+
+    /// What was received after the last complete envelope (a cut stream's half envelope).
+    pub(crate) fn rest(&self) -> &str {
+        &self.body
     }
 
     fn header(&self, name: &str) -> Option<String> {
@@ -154,7 +164,7 @@ impl Stream {
 }
 
 /// The payload of one streamed envelope.
-fn payload(
+pub(crate) fn payload(
     env: &str,
 ) -> ews_proto::response::ResponseMessage<ews_proto::notification::GetStreamingEventsResult> {
     assert!(
@@ -172,7 +182,7 @@ fn payload(
     }
 }
 
-fn connection_status(env: &str) -> Option<String> {
+pub(crate) fn connection_status(env: &str) -> Option<String> {
     payload(env).payload.connection_status
 }
 

@@ -1,0 +1,286 @@
+//! Faults on notifications (issue 4), by schedule (the next N matching notifications) or by a
+//! seeded rate, in the style of [`crate::FaultSpec`] for requests.
+//!
+//! A rule is checked when a notification carrying events is about to be handed out (a GetEvents
+//! answer, a streaming envelope's `m:Notification`, a SendNotification POST); heartbeats and
+//! keep-alives are never faulted. A rule only matches the channels its fault makes sense for:
+//!
+//! | fault | pull | streaming | push | effect |
+//! |---|---|---|---|---|
+//! | `drop` | ✓ | ✓ | ✓ | the events are lost: the subscription moves past them, the client never sees them (pull answers a StatusEvent with the watermark after them) |
+//! | `delay` | | ✓ | ✓ | the notification goes out `seconds` later on the shared clock |
+//! | `duplicate` | | ✓ | ✓ | the same envelope / POST is sent twice |
+//! | `reorder` | ✓ | ✓ | ✓ | the events of the notification come in reverse order |
+//! | `callbackRefused` | | | ✓ | the POST counts as refused: the retry schedule starts |
+//! | `streamCut` | | ✓ | | half of the envelope is written, then the connection is cut mid-chunk; its events are lost |
+//! | `expireEarly` | ✓ | ✓ | ✓ | the subscription expires now (pull/streaming: `ErrorExpiredSubscription`; push: no more posts) |
+//!
+//! JSON form (control API `POST /mock/notification-faults`):
+//! `{ "fault": { "kind": "delay", "seconds": 90 }, "channel": "push", "mailbox": "a@x.com", "times": 1 }`
+//! or `{ "fault": { "kind": "drop" }, "rate": 0.1, "seed": 7 }`.
+
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use super::Channel;
+
+/// What to do to a notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum NotifyFault {
+    Drop,
+    Delay { seconds: u32 },
+    Duplicate,
+    Reorder,
+    CallbackRefused,
+    StreamCut,
+    ExpireEarly,
+}
+
+impl NotifyFault {
+    /// Whether the fault makes sense on `channel` (see the module table).
+    pub fn applies_to(&self, channel: Channel) -> bool {
+        match self {
+            NotifyFault::Drop | NotifyFault::Reorder | NotifyFault::ExpireEarly => true,
+            NotifyFault::Delay { .. } | NotifyFault::Duplicate => channel != Channel::Pull,
+            NotifyFault::CallbackRefused => channel == Channel::Push,
+            NotifyFault::StreamCut => channel == Channel::Streaming,
+        }
+    }
+
+    /// The `kind` name, for the journal.
+    pub fn name(&self) -> &'static str {
+        match self {
+            NotifyFault::Drop => "drop",
+            NotifyFault::Delay { .. } => "delay",
+            NotifyFault::Duplicate => "duplicate",
+            NotifyFault::Reorder => "reorder",
+            NotifyFault::CallbackRefused => "callbackRefused",
+            NotifyFault::StreamCut => "streamCut",
+            NotifyFault::ExpireEarly => "expireEarly",
+        }
+    }
+}
+
+/// A notification fault rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NotifyFaultSpec {
+    pub fault: NotifyFault,
+    /// Channel to match; any the fault applies to when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Channel>,
+    /// Watched mailbox to match; any when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mailbox: Option<String>,
+    /// Fire on the next N matching notifications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
+    /// Fire on each matching notification with this probability (0..=1), from `seed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+impl NotifyFaultSpec {
+    /// A rule firing on the next `times` matching notifications of any channel.
+    pub fn next(fault: NotifyFault, times: u32) -> Self {
+        NotifyFaultSpec {
+            fault,
+            channel: None,
+            mailbox: None,
+            times: Some(times),
+            rate: None,
+            seed: None,
+        }
+    }
+
+    pub fn on(mut self, channel: Channel) -> Self {
+        self.channel = Some(channel);
+        self
+    }
+
+    pub fn for_mailbox(mut self, smtp: impl Into<String>) -> Self {
+        self.mailbox = Some(smtp.into());
+        self
+    }
+
+    fn validate(&self) -> Result<(), NotifyFaultError> {
+        if let Some(r) = self.rate
+            && !(0.0..=1.0).contains(&r)
+        {
+            return Err(NotifyFaultError::Rate(r));
+        }
+        if self.times.is_some() && self.rate.is_some() {
+            return Err(NotifyFaultError::TimesAndRate);
+        }
+        if let Some(c) = self.channel
+            && !self.fault.applies_to(c)
+        {
+            return Err(NotifyFaultError::WrongChannel {
+                fault: self.fault.name(),
+                channel: c,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Why a rule was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NotifyFaultError {
+    #[error("rate {0} is not between 0 and 1")]
+    Rate(f64),
+    #[error("give `times` or `rate`, not both")]
+    TimesAndRate,
+    #[error("a {fault} fault does not apply to {channel:?} notifications")]
+    WrongChannel {
+        fault: &'static str,
+        channel: Channel,
+    },
+}
+
+/// A rule as installed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ActiveNotifyFault {
+    pub id: u64,
+    pub spec: NotifyFaultSpec,
+    /// How often it fired.
+    pub fired: u64,
+    #[serde(skip)]
+    rng: u64,
+}
+
+/// The installed notification fault rules.
+#[derive(Debug, Default)]
+pub struct NotifyFaults {
+    inner: Mutex<(u64, Vec<ActiveNotifyFault>)>,
+}
+
+impl NotifyFaults {
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, Vec<ActiveNotifyFault>)> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Installs a rule; returns its id.
+    pub fn add(&self, spec: NotifyFaultSpec) -> Result<u64, NotifyFaultError> {
+        spec.validate()?;
+        let mut g = self.lock();
+        g.0 += 1;
+        let id = g.0;
+        let rng = spec.seed.unwrap_or(id);
+        g.1.push(ActiveNotifyFault {
+            id,
+            spec,
+            fired: 0,
+            rng,
+        });
+        Ok(id)
+    }
+
+    pub fn list(&self) -> Vec<ActiveNotifyFault> {
+        self.lock().1.clone()
+    }
+
+    pub fn remove(&self, id: u64) -> bool {
+        let mut g = self.lock();
+        let before = g.1.len();
+        g.1.retain(|f| f.id != id);
+        g.1.len() != before
+    }
+
+    pub fn clear(&self) {
+        self.lock().1.clear();
+    }
+
+    /// The fault for a notification on `channel` for `mailbox`, if any; consumes counts.
+    pub fn check(&self, channel: Channel, mailbox: &str) -> Option<NotifyFault> {
+        let mut g = self.lock();
+        for f in g.1.iter_mut() {
+            if !f.spec.fault.applies_to(channel)
+                || f.spec.channel.is_some_and(|c| c != channel)
+                || f.spec
+                    .mailbox
+                    .as_deref()
+                    .is_some_and(|m| !m.trim().eq_ignore_ascii_case(mailbox))
+            {
+                continue;
+            }
+            let fire = match (f.spec.times, f.spec.rate) {
+                (Some(0), _) => false,
+                (Some(n), _) => {
+                    f.spec.times = Some(n - 1);
+                    true
+                }
+                (None, Some(rate)) => crate::fault::next_random(&mut f.rng) < rate,
+                (None, None) => true,
+            };
+            if fire {
+                f.fired += 1;
+                return Some(f.spec.fault.clone());
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_match_channel_mailbox_and_count() {
+        let f = NotifyFaults::default();
+        f.add(NotifyFaultSpec::next(NotifyFault::StreamCut, 2).for_mailbox("a@x.com"))
+            .unwrap();
+        assert_eq!(f.check(Channel::Push, "a@x.com"), None, "not a push fault");
+        assert_eq!(f.check(Channel::Streaming, "b@x.com"), None);
+        assert_eq!(
+            f.check(Channel::Streaming, "a@x.com"),
+            Some(NotifyFault::StreamCut)
+        );
+        assert_eq!(
+            f.check(Channel::Streaming, "a@x.com"),
+            Some(NotifyFault::StreamCut)
+        );
+        assert_eq!(f.check(Channel::Streaming, "a@x.com"), None);
+        assert_eq!(f.list()[0].fired, 2);
+    }
+
+    #[test]
+    fn seeded_rates_repeat_and_bad_rules_are_refused() {
+        let run = |seed| {
+            let f = NotifyFaults::default();
+            f.add(NotifyFaultSpec {
+                rate: Some(0.3),
+                seed: Some(seed),
+                times: None,
+                ..NotifyFaultSpec::next(NotifyFault::Drop, 0)
+            })
+            .unwrap();
+            (0..1000)
+                .map(|_| f.check(Channel::Pull, "a@x.com").is_some())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(run(3), run(3));
+        let hits = run(3).iter().filter(|h| **h).count();
+        assert!((230..370).contains(&hits), "{hits}");
+        let f = NotifyFaults::default();
+        assert!(
+            f.add(NotifyFaultSpec::next(NotifyFault::CallbackRefused, 1).on(Channel::Pull))
+                .is_err()
+        );
+        let spec: NotifyFaultSpec = serde_json::from_str(
+            r#"{"fault":{"kind":"delay","seconds":90},"channel":"push","times":1}"#,
+        )
+        .unwrap();
+        assert_eq!(spec.fault, NotifyFault::Delay { seconds: 90 });
+    }
+}

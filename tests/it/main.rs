@@ -4,3 +4,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod decode;
+mod player;
+mod scenarios;
+mod up;

@@ -20,7 +20,7 @@ use calendar_core::{
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use ews_clock::Clock;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Notify, Semaphore, broadcast, mpsc};
+use tokio::sync::{Notify, Semaphore, broadcast, mpsc, watch};
 use tokio::task::{AbortHandle, JoinSet};
 
 use crate::config::{Config, UserConfig};
@@ -29,6 +29,7 @@ use crate::log::EventLog;
 use crate::state::{
     EntryProblem, Health, MailboxError, MailboxState, MailboxStatus, State, Status, Window,
 };
+use crate::subscriptions::StreamRegistry;
 
 /// Why an engine query failed (the API maps each to an HTTP status).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,6 +127,9 @@ struct Inner {
     subscriptions_on: AtomicBool,
     watchers: Mutex<BTreeMap<String, AbortHandle>>,
     push: Mutex<PushRoutes>,
+    streams: Mutex<StreamRegistry>,
+    /// Bumped when streaming subscriptions come or go.
+    streams_changed: watch::Sender<u64>,
 }
 
 /// Where push notifications go: subscription id -> mailbox and its watcher's channel.
@@ -183,6 +187,8 @@ impl Engine {
                 subscriptions_on: AtomicBool::new(false),
                 watchers: Mutex::new(BTreeMap::new()),
                 push: Mutex::new(PushRoutes::default()),
+                streams: Mutex::new(StreamRegistry::default()),
+                streams_changed: watch::channel(0).0,
             }),
         }
     }
@@ -226,6 +232,11 @@ impl Engine {
         set.spawn(self.clone().sync_loop());
         set.spawn(self.clone().oof_loop());
         set.spawn(self.clone().presence_loop());
+        if let crate::config::Notifications::Streaming { lifetime } =
+            self.inner.config.notifications
+        {
+            set.spawn(self.clone().stream_hub(lifetime));
+        }
         Tasks {
             set,
             engine: self.clone(),
@@ -298,6 +309,21 @@ impl Engine {
         for handle in watchers.values() {
             handle.abort();
         }
+    }
+
+    pub(crate) fn streams(&self) -> std::sync::MutexGuard<'_, StreamRegistry> {
+        self.inner
+            .streams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn streams_changed(&self) -> watch::Receiver<u64> {
+        self.inner.streams_changed.subscribe()
+    }
+
+    pub(crate) fn inner_streams_changed(&self) {
+        self.inner.streams_changed.send_modify(|n| *n += 1);
     }
 
     fn push_routes(&self) -> std::sync::MutexGuard<'_, PushRoutes> {

@@ -59,17 +59,29 @@ pub trait Exchange: Send + Sync + 'static {
         subscription: &'a Subscription,
     ) -> BoxFuture<'a, Result<Events, ExchangeError>>;
 
-    /// Streaming mode: holds one GetStreamingEvents connection for `lifetime_minutes`,
-    /// sending `()` on `changes` for every notification that carries an item or folder
-    /// event. `Ok` when the server closes the connection normally; an error when the
-    /// subscription is lost or the stream is cut.
+    /// Streaming mode: holds one GetStreamingEvents connection for the subscriptions `ids`
+    /// (impersonating `anchor`, one of their mailboxes) for `lifetime_minutes`, sending a
+    /// [`StreamEvent`] on `events` for every change or lost subscription. `Ok` when the server
+    /// closes the connection normally; an error when the whole connection fails or is cut.
     fn stream_events<'a>(
         &'a self,
-        mailbox: &'a str,
-        subscription: &'a Subscription,
+        anchor: &'a str,
+        ids: &'a [String],
         lifetime_minutes: u32,
-        changes: tokio::sync::mpsc::UnboundedSender<()>,
+        events: tokio::sync::mpsc::UnboundedSender<StreamEvent>,
     ) -> BoxFuture<'a, Result<(), ExchangeError>>;
+}
+
+/// What a streaming connection reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamEvent {
+    /// An item or folder event on this subscription.
+    Changed(String),
+    /// The server ended this subscription (listed in `ErrorSubscriptionIds`).
+    Lost { id: String, reason: String },
+    /// `ErrorMissedNotificationEvents`: events were dropped for these subscriptions (all of
+    /// the connection's when empty); resync their mailboxes.
+    Missed(Vec<String>),
 }
 
 /// How a subscription delivers its events.

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use crate::exchange::{
-    Appointment, BoxFuture, Events, Exchange, ExchangeError, ServerVersion, Subscription,
-    SubscriptionKind,
+    Appointment, BoxFuture, Events, Exchange, ExchangeError, ServerVersion, StreamEvent,
+    Subscription, SubscriptionKind,
 };
 
 /// An Exchange server held in memory. All methods take `&self`; share it in an `Arc`.
@@ -309,35 +309,46 @@ impl Exchange for InMemoryExchange {
 
     fn stream_events<'a>(
         &'a self,
-        mailbox: &'a str,
-        subscription: &'a Subscription,
+        anchor: &'a str,
+        ids: &'a [String],
         _lifetime_minutes: u32,
-        changes: tokio::sync::mpsc::UnboundedSender<()>,
+        events: tokio::sync::mpsc::UnboundedSender<StreamEvent>,
     ) -> BoxFuture<'a, Result<(), ExchangeError>> {
-        let opened = self.call("GetStreamingEvents", Some(mailbox), |_| (), |_| ());
+        let opened = self.call("GetStreamingEvents", Some(anchor), |_| (), |_| ());
         let mut wake = self.wake.subscribe();
         Box::pin(async move {
             opened?;
+            let mut open: Vec<String> = ids.to_vec();
             loop {
                 {
                     let mut inner = self.lock();
-                    let sub = inner
-                        .subscriptions
-                        .get_mut(&subscription.id)
-                        .filter(|s| !s.lost)
-                        .ok_or_else(|| lost("GetStreamingEvents"))?;
-                    if sub.cut {
-                        sub.cut = false;
-                        return Err(ExchangeError::Connect {
-                            operation: "GetStreamingEvents",
-                            url: "memory".into(),
-                            message: "stream cut".into(),
-                        });
+                    let mut still_open = Vec::new();
+                    for id in open {
+                        let Some(sub) = inner.subscriptions.get_mut(&id).filter(|s| !s.lost) else {
+                            let _ = events.send(StreamEvent::Lost {
+                                id,
+                                reason: lost("GetStreamingEvents").to_string(),
+                            });
+                            continue;
+                        };
+                        if sub.cut {
+                            sub.cut = false;
+                            return Err(ExchangeError::Connect {
+                                operation: "GetStreamingEvents",
+                                url: "memory".into(),
+                                message: "stream cut".into(),
+                            });
+                        }
+                        for _ in 0..sub.pending {
+                            let _ = events.send(StreamEvent::Changed(id.clone()));
+                        }
+                        sub.pending = 0;
+                        still_open.push(id);
                     }
-                    for _ in 0..sub.pending {
-                        let _ = changes.send(());
-                    }
-                    sub.pending = 0;
+                    open = still_open;
+                }
+                if open.is_empty() {
+                    return Ok(());
                 }
                 if wake.changed().await.is_err() {
                     return Ok(());

@@ -8,23 +8,75 @@
 //! notification triggers a fetch of the mailbox's window (what changed is whatever differs),
 //! coalescing notifications that arrive while a fetch runs.
 
+use std::collections::BTreeMap;
+
 use chrono::Duration;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 
 use crate::config::Notifications;
 use crate::engine::Engine;
 use crate::ews::wire;
-use crate::exchange::{ExchangeError, Subscription, SubscriptionKind};
+use crate::exchange::{ExchangeError, StreamEvent, Subscription, SubscriptionKind};
 
 /// A subscription lost sooner than this after the previous loss counts as a quick loss.
 const QUICK_LOSS: Duration = Duration::minutes(5);
 
+/// Subscriptions per GetStreamingEvents connection (Exchange's limit is 200).
+pub(crate) const STREAM_IDS_PER_CONNECTION: usize = 200;
+/// Open streaming connections per service account (HangingConnectionLimit: 10 on Exchange
+/// 2016/2019 and Exchange Online).
+pub(crate) const MAX_STREAM_CONNECTIONS: usize = 10;
+
+/// How long a burst of (re)registrations may take before the streaming connections are
+/// rebuilt (tokio time: this paces reconnects, it is not part of the simulated world).
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Why a watcher's subscription ended.
 enum Ended {
-    /// A streaming connection closed normally: reconnect with the same subscription.
-    Renew,
     /// The subscription is gone or its stream was cut: subscribe again and resync.
     Lost(String),
+}
+
+/// What the streaming connections tell one mailbox's watcher.
+pub(crate) enum MailboxEvent {
+    Changed,
+    Lost(String),
+}
+
+/// The streaming subscriptions the connections serve: id -> (mailbox, watcher channel).
+#[derive(Default)]
+pub(crate) struct StreamRegistry {
+    by_id: BTreeMap<String, (String, mpsc::UnboundedSender<MailboxEvent>)>,
+}
+
+impl StreamRegistry {
+    fn register(&mut self, id: &str, mailbox: &str, tx: mpsc::UnboundedSender<MailboxEvent>) {
+        self.by_id.insert(id.to_string(), (mailbox.to_string(), tx));
+    }
+
+    /// (id, mailbox) pairs, grouped by mailbox order so a connection's anchor is stable.
+    fn snapshot(&self) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = self
+            .by_id
+            .iter()
+            .map(|(id, (m, _))| (id.clone(), m.clone()))
+            .collect();
+        all.sort_by(|a, b| a.1.cmp(&b.1));
+        all
+    }
+
+    fn send(&self, id: &str, event: MailboxEvent) {
+        if let Some((_, tx)) = self.by_id.get(id) {
+            let _ = tx.send(event);
+        }
+    }
+
+    fn lose(&mut self, id: &str, reason: &str) {
+        if let Some((_, tx)) = self.by_id.remove(id) {
+            let _ = tx.send(MailboxEvent::Lost(reason.to_string()));
+        }
+    }
 }
 
 impl Engine {
@@ -121,20 +173,19 @@ impl Engine {
             }
             let ended = match self.config().notifications.clone() {
                 Notifications::Pull { interval } => self.pull(&mailbox, sub, interval).await,
-                Notifications::Streaming { lifetime } => self.stream(&mailbox, sub, lifetime).await,
+                Notifications::Streaming { .. } => self.stream(&mailbox, sub).await,
                 Notifications::Push {
                     status_frequency, ..
                 } => self.push_watch(&mailbox, sub, status_frequency).await,
             };
             match ended {
-                Ended::Renew => {}
                 Ended::Lost(reason) => {
                     self.log().warn(
                         Some(&mailbox),
                         format!("Subscription lost ({reason}); re-subscribing and resyncing"),
                     );
+                    // With the subscription cleared, the next turn subscribes and resyncs.
                     self.set_subscription(&mailbox, None);
-                    resync = true;
                     let now = self.clock().now();
                     quick_losses = match last_loss {
                         Some(previous) if now - previous < QUICK_LOSS => quick_losses + 1,
@@ -190,33 +241,124 @@ impl Engine {
         }
     }
 
-    async fn stream(&self, mailbox: &str, sub: Subscription, lifetime: Duration) -> Ended {
-        let exchange = self.exchange();
-        let minutes = u32::try_from(lifetime.num_minutes().clamp(1, 30)).unwrap_or(30);
+    /// Streaming mode: the mailbox's subscription joins the shared streaming connections
+    /// (see [`Engine::stream_hub`]); this waits for its changes or its loss.
+    async fn stream(&self, mailbox: &str, sub: Subscription) -> Ended {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let stream = exchange.stream_events(mailbox, &sub, minutes, tx);
+        self.streams().register(&sub.id, mailbox, tx);
+        self.inner_streams_changed();
+        loop {
+            match rx.recv().await {
+                Some(MailboxEvent::Changed) => {
+                    while let Ok(MailboxEvent::Changed) = rx.try_recv() {}
+                    self.log()
+                        .debug(Some(mailbox), "Change notification (streaming): resyncing");
+                    self.resync_mailbox(mailbox).await;
+                }
+                Some(MailboxEvent::Lost(reason)) => return Ended::Lost(reason),
+                None => return Ended::Lost("streaming connection gone".into()),
+            }
+        }
+    }
+
+    /// Keeps GetStreamingEvents connections open for every registered subscription, up to
+    /// [`STREAM_IDS_PER_CONNECTION`] subscriptions per connection (as Exchange allows) and
+    /// [`MAX_STREAM_CONNECTIONS`] connections (Exchange's HangingConnectionLimit). The set of
+    /// connections is rebuilt when subscriptions come or go, and a connection is re-opened
+    /// when the server closes it; events raised in between are queued by the server on the
+    /// subscription, so none is lost.
+    pub(crate) async fn stream_hub(self, lifetime: Duration) {
+        let minutes = u32::try_from(lifetime.num_minutes().clamp(1, 30)).unwrap_or(30);
+        let mut warned = false;
+        let mut changed = self.streams_changed();
+        loop {
+            changed.borrow_and_update();
+            let all = self.streams().snapshot();
+            if all.is_empty() {
+                if changed.changed().await.is_err() {
+                    return;
+                }
+                tokio::time::sleep(SETTLE).await;
+                continue;
+            }
+            let groups: Vec<Vec<(String, String)>> = all
+                .chunks(STREAM_IDS_PER_CONNECTION)
+                .map(<[(String, String)]>::to_vec)
+                .collect();
+            if groups.len() > MAX_STREAM_CONNECTIONS && !warned {
+                warned = true;
+                self.log().error(
+                    None,
+                    format!(
+                        "{} streaming subscriptions need {} connections, more than Exchange allows ({MAX_STREAM_CONNECTIONS});                          {} mailboxes are not watched: use notifications.mode = \"pull\" or \"push\"",
+                        all.len(),
+                        groups.len(),
+                        all.len() - MAX_STREAM_CONNECTIONS * STREAM_IDS_PER_CONNECTION
+                    ),
+                );
+            }
+            let mut connections = JoinSet::new();
+            for group in groups.into_iter().take(MAX_STREAM_CONNECTIONS) {
+                let engine = self.clone();
+                connections.spawn(async move {
+                    let result = engine.stream_group(&group, minutes).await;
+                    (group, result)
+                });
+            }
+            tokio::select! {
+                Some(done) = connections.join_next() => {
+                    if let Ok((group, Err(e))) = done {
+                        // The whole connection failed: each of its subscriptions is lost
+                        // (re-subscribed and resynced by its watcher).
+                        if let Some(back_off) = e.back_off() {
+                            self.clock().sleep(back_off).await;
+                        }
+                        for (id, _) in &group {
+                            self.streams().lose(id, &e.to_string());
+                        }
+                    }
+                }
+                Ok(()) = changed.changed() => {
+                    tokio::time::sleep(SETTLE).await;
+                }
+            }
+            connections.shutdown().await;
+        }
+    }
+
+    async fn stream_group(
+        &self,
+        group: &[(String, String)],
+        minutes: u32,
+    ) -> Result<(), ExchangeError> {
+        let exchange = self.exchange();
+        let anchor = group.first().map(|(_, m)| m.clone()).unwrap_or_default();
+        let ids: Vec<String> = group.iter().map(|(id, _)| id.clone()).collect();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let stream = exchange.stream_events(&anchor, &ids, minutes, tx);
         tokio::pin!(stream);
         loop {
             tokio::select! {
                 result = &mut stream => {
-                    if rx.try_recv().is_ok() {
-                        while rx.try_recv().is_ok() {}
-                        self.resync_mailbox(mailbox).await;
+                    while let Ok(event) = rx.try_recv() {
+                        self.dispatch(&ids, event);
                     }
-                    return match result {
-                        Ok(()) => Ended::Renew,
-                        Err(e) => {
-                            if let Some(back_off) = e.back_off() {
-                                self.clock().sleep(back_off).await;
-                            }
-                            Ended::Lost(e.to_string())
-                        }
-                    };
+                    return result;
                 }
-                Some(()) = rx.recv() => {
-                    while rx.try_recv().is_ok() {}
-                    self.log().debug(Some(mailbox), "Change notification (streaming): resyncing");
-                    self.resync_mailbox(mailbox).await;
+                Some(event) = rx.recv() => self.dispatch(&ids, event),
+            }
+        }
+    }
+
+    fn dispatch(&self, group: &[String], event: StreamEvent) {
+        let mut streams = self.streams();
+        match event {
+            StreamEvent::Changed(id) => streams.send(&id, MailboxEvent::Changed),
+            StreamEvent::Lost { id, reason } => streams.lose(&id, &reason),
+            StreamEvent::Missed(ids) => {
+                let ids = if ids.is_empty() { group.to_vec() } else { ids };
+                for id in ids {
+                    streams.send(&id, MailboxEvent::Changed);
                 }
             }
         }

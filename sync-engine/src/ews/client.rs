@@ -18,8 +18,8 @@ use crate::ews::wire;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::exchange::{
-    Appointment, BoxFuture, Events, Exchange, ExchangeError, ServerVersion, Subscription,
-    SubscriptionKind,
+    Appointment, BoxFuture, Events, Exchange, ExchangeError, ServerVersion, StreamEvent,
+    Subscription, SubscriptionKind,
 };
 
 /// Items per CalendarView page (Exchange's find limit is 1000).
@@ -316,12 +316,12 @@ impl Exchange for EwsClient {
 
     fn stream_events<'a>(
         &'a self,
-        mailbox: &'a str,
-        subscription: &'a Subscription,
+        anchor: &'a str,
+        ids: &'a [String],
         lifetime_minutes: u32,
-        changes: UnboundedSender<()>,
+        events: UnboundedSender<StreamEvent>,
     ) -> BoxFuture<'a, Result<(), ExchangeError>> {
-        Box::pin(self.stream(mailbox, subscription, lifetime_minutes, changes))
+        Box::pin(self.stream(anchor, ids, lifetime_minutes, events))
     }
 }
 
@@ -330,13 +330,12 @@ impl EwsClient {
     async fn stream(
         &self,
         mailbox: &str,
-        subscription: &Subscription,
+        ids: &[String],
         lifetime_minutes: u32,
-        changes: UnboundedSender<()>,
+        events: UnboundedSender<StreamEvent>,
     ) -> Result<(), ExchangeError> {
         const OP: &str = "GetStreamingEvents";
-        let body =
-            wire::get_streaming_events(&self.version, mailbox, &subscription.id, lifetime_minutes);
+        let body = wire::get_streaming_events(&self.version, mailbox, ids, lifetime_minutes);
         let mut response = self
             .http
             .post(&self.url)
@@ -401,8 +400,14 @@ impl EwsClient {
             buffer.extend_from_slice(&chunk);
             for envelope in wire::split_envelopes(&mut buffer) {
                 let parsed = wire::parse_stream_chunk(mailbox, &envelope)?;
-                for _ in 0..parsed.changes {
-                    let _ = changes.send(());
+                for id in parsed.changed {
+                    let _ = events.send(StreamEvent::Changed(id));
+                }
+                for (id, reason) in parsed.lost {
+                    let _ = events.send(StreamEvent::Lost { id, reason });
+                }
+                if let Some(ids) = parsed.missed {
+                    let _ = events.send(StreamEvent::Missed(ids));
                 }
                 if parsed.closed {
                     return Ok(());

@@ -233,17 +233,14 @@ pub fn get_events(version: &str, mailbox: &str, subscription: &Subscription) -> 
     })
 }
 
-/// `GetStreamingEvents` for one subscription, held open `minutes` (1..=30).
-pub fn get_streaming_events(
-    version: &str,
-    mailbox: &str,
-    subscription_id: &str,
-    minutes: u32,
-) -> Vec<u8> {
-    request(version, Some(mailbox), |w| {
+/// `GetStreamingEvents` for a group of subscriptions, held open `minutes` (1..=30).
+pub fn get_streaming_events(version: &str, anchor: &str, ids: &[String], minutes: u32) -> Vec<u8> {
+    request(version, Some(anchor), |w| {
         w.start(&Ns::Messages, "GetStreamingEvents", &[]);
         w.start(&Ns::Messages, "SubscriptionIds", &[]);
-        w.leaf(&Ns::Types, "SubscriptionId", subscription_id);
+        for id in ids {
+            w.leaf(&Ns::Types, "SubscriptionId", id);
+        }
         w.end();
         w.leaf(
             &Ns::Messages,
@@ -748,32 +745,57 @@ pub fn parse_get_events(mailbox: &str, bytes: &[u8]) -> Result<Events, ExchangeE
 }
 
 /// One envelope of a GetStreamingEvents response.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StreamChunk {
-    /// Notifications carrying an item or folder event.
-    pub changes: usize,
+    /// Subscriptions with an item or folder event, one entry per notification.
+    pub changed: Vec<String>,
+    /// Subscriptions the server ended (`ErrorSubscriptionIds`), with the reason.
+    pub lost: Vec<(String, String)>,
+    /// `ErrorMissedNotificationEvents`: these subscriptions (all when empty) missed events.
+    pub missed: Option<Vec<String>>,
     /// `ConnectionStatus` `Closed`: the server ends the connection normally.
     pub closed: bool,
 }
 
-/// Reads one streaming envelope (errors such as `ErrorSubscriptionNotFound` become theirs).
-pub fn parse_stream_chunk(mailbox: &str, bytes: &[u8]) -> Result<StreamChunk, ExchangeError> {
+/// Reads one streaming envelope. Errors naming subscriptions end only those; any other
+/// error (a fault, `ErrorExceededConnectionCount`, ...) ends the connection.
+pub fn parse_stream_chunk(anchor: &str, bytes: &[u8]) -> Result<StreamChunk, ExchangeError> {
     const OP: &str = "GetStreamingEvents";
-    let envelope = parse_envelope(OP, Some(mailbox), bytes)?;
+    let envelope = parse_envelope(OP, Some(anchor), bytes)?;
     let message = only_message(OP, &envelope.body)?;
-    check_message(OP, Some(mailbox), message)?;
-    let mut changes = 0;
+    let mut chunk = StreamChunk {
+        closed: message.text_of(&Ns::Messages, "ConnectionStatus") == Some("Closed"),
+        ..StreamChunk::default()
+    };
+    let ids: Vec<String> = message
+        .child(&Ns::Messages, "ErrorSubscriptionIds")
+        .map(|e| {
+            e.children
+                .iter()
+                .filter(|c| c.name == "SubscriptionId")
+                .map(|c| c.trimmed_text().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Err(e) = check_message(OP, Some(anchor), message) {
+        let code = message.text_of(&Ns::Messages, "ResponseCode").unwrap_or("");
+        if code == "ErrorMissedNotificationEvents" {
+            chunk.missed = Some(ids);
+        } else if ids.is_empty() {
+            return Err(e);
+        } else {
+            chunk.lost = ids.into_iter().map(|id| (id, e.to_string())).collect();
+        }
+    }
     if let Some(ns) = message.child(&Ns::Messages, "Notifications") {
         for n in ns.children_named(&Ns::Messages, "Notification") {
-            if read_notification(OP, n)?.changed {
-                changes += 1;
+            let n = read_notification(OP, n)?;
+            if n.changed {
+                chunk.changed.push(n.subscription_id);
             }
         }
     }
-    Ok(StreamChunk {
-        changes,
-        closed: message.text_of(&Ns::Messages, "ConnectionStatus") == Some("Closed"),
-    })
+    Ok(chunk)
 }
 
 /// Splits the complete envelopes off the front of a streaming response buffer. A streaming
@@ -1048,13 +1070,9 @@ mod tests {
             }
             assert_eq!(envelopes.len(), 2, "chunk size {chunk_size}");
             let first = parse_stream_chunk("kim@contoso.com", &envelopes[0]).unwrap();
-            assert_eq!(
-                first,
-                StreamChunk {
-                    changes: 2,
-                    closed: false
-                }
-            );
+            assert_eq!(first.changed.len(), 2);
+            assert!(first.changed[0].starts_with("FwBleGNoMDMuYm9va2luZ2J1Zy5sb2NhbBAAAACRSuDZ"));
+            assert!(!first.closed && first.lost.is_empty());
             let last = parse_stream_chunk("kim@contoso.com", &envelopes[1]).unwrap();
             assert!(last.closed);
         }
@@ -1078,6 +1096,33 @@ mod tests {
             answer.contains("<m:SubscriptionStatus>OK</m:SubscriptionStatus>"),
             "{answer}"
         );
+    }
+
+    #[test]
+    fn a_grouped_stream_error_ends_only_the_listed_subscriptions() {
+        let env = |body: &str| {
+            format!(
+                r#"<Envelope xmlns="http://schemas.xmlsoap.org/soap/envelope/"><Body><m:GetStreamingEventsResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages"><m:ResponseMessages><m:GetStreamingEventsResponseMessage ResponseClass="Error">{body}</m:GetStreamingEventsResponseMessage></m:ResponseMessages></m:GetStreamingEventsResponse></Body></Envelope>"#
+            )
+        };
+        let lost = env(
+            "<m:MessageText>gone</m:MessageText><m:ResponseCode>ErrorSubscriptionUnsubscribed</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey><m:ErrorSubscriptionIds><m:SubscriptionId>S2</m:SubscriptionId></m:ErrorSubscriptionIds><m:ConnectionStatus>Closed</m:ConnectionStatus>",
+        );
+        let chunk = parse_stream_chunk("a@x", lost.as_bytes()).unwrap();
+        assert_eq!(chunk.lost.len(), 1);
+        assert_eq!(chunk.lost[0].0, "S2");
+        assert!(chunk.closed);
+        let missed = env(
+            "<m:MessageText>missed</m:MessageText><m:ResponseCode>ErrorMissedNotificationEvents</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>",
+        );
+        assert_eq!(
+            parse_stream_chunk("a@x", missed.as_bytes()).unwrap().missed,
+            Some(vec![])
+        );
+        let whole = env(
+            "<m:MessageText>too many</m:MessageText><m:ResponseCode>ErrorExceededConnectionCount</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>",
+        );
+        assert!(parse_stream_chunk("a@x", whole.as_bytes()).is_err());
     }
 
     #[test]

@@ -508,7 +508,7 @@ async fn the_connection_test_stops_at_a_closed_port() {
 
 #[tokio::test]
 async fn subscriptions_over_the_wire_subscribe_pull_and_stream() {
-    use sync_engine::{Exchange, Subscription, SubscriptionKind};
+    use sync_engine::{Exchange, SubscriptionKind};
     let s = setup("").await;
     Mock::given(method("POST"))
         .and(body_string_contains("PullSubscriptionRequest"))
@@ -547,24 +547,36 @@ async fn subscriptions_over_the_wire_subscribe_pull_and_stream() {
     assert_eq!(events.watermark.as_deref(), Some("AAAAAOQGAAAAAAAAAQ=="));
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let streaming = Subscription {
-        id: "S1".into(),
-        watermark: None,
-    };
+    let ids = ["S1".to_string(), "S2".to_string()];
     client
-        .stream_events("kim@contoso.test", &streaming, 30, tx)
+        .stream_events("kim@contoso.test", &ids, 30, tx)
         .await
         .unwrap();
-    let mut n = 0;
-    while rx.try_recv().is_ok() {
-        n += 1;
+    let mut changed = Vec::new();
+    while let Ok(event) = rx.try_recv() {
+        match event {
+            sync_engine::StreamEvent::Changed(id) => changed.push(id),
+            other => panic!("unexpected {other:?}"),
+        }
     }
-    assert_eq!(n, 2, "two notifications with item events, then Closed");
+    assert_eq!(
+        changed.len(),
+        2,
+        "two notifications with item events, then Closed"
+    );
+    let requests = s.server.received_requests().await.unwrap();
+    let body = String::from_utf8_lossy(&requests.last().unwrap().body).into_owned();
+    assert!(
+        body.contains(
+            "<t:SubscriptionId>S1</t:SubscriptionId><t:SubscriptionId>S2</t:SubscriptionId>"
+        ),
+        "one connection for the group: {body}"
+    );
 }
 
 #[tokio::test]
 async fn a_stream_that_ends_without_closed_is_a_cut() {
-    use sync_engine::{Exchange, Subscription};
+    use sync_engine::Exchange;
     let s = setup("").await;
     Mock::given(method("POST"))
         .and(body_string_contains("GetStreamingEvents"))
@@ -575,12 +587,9 @@ async fn a_stream_that_ends_without_closed_is_a_cut() {
         .await;
     let client = EwsClient::new(&s.engine.config().exchange, Clock::system()).expect("a client");
     let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-    let sub = Subscription {
-        id: "S1".into(),
-        watermark: None,
-    };
+    let ids = ["S1".to_string()];
     let err = client
-        .stream_events("kim@contoso.test", &sub, 30, tx)
+        .stream_events("kim@contoso.test", &ids, 30, tx)
         .await
         .unwrap_err();
     assert_eq!(err.kind(), "connect", "{err}");

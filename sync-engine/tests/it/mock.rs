@@ -249,14 +249,17 @@ async fn streaming_notifications_from_mock_ews_update_presence() {
     let (mock, engine, _clock) = start_with("[notifications]\nmode = \"streaming\"\n").await;
     let mut changes = engine.subscribe_presence();
     let _tasks = engine.start();
-    eventually("kim subscribed", || {
-        engine
-            .status()
-            .mailboxes
-            .iter()
-            .any(|m| m.email == "kim@contoso.test" && m.subscribed)
+    eventually("kim subscribed and the first sync done", || {
+        let status = engine.status();
+        status.connection.full_syncs >= 1
+            && status
+                .mailboxes
+                .iter()
+                .any(|m| m.email == "kim@contoso.test" && m.subscribed)
     })
     .await;
+    // Give the shared streaming connection time to open (it settles for 200 ms).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     add_meeting(&mock, "Escalation");
     eventually("the new meeting", || {
         kim_subjects(&engine).contains(&"Escalation".to_string())
@@ -308,4 +311,64 @@ async fn pull_notifications_from_mock_ews_are_polled_on_the_clock() {
             .iter()
             .any(|e| e.operation == "GetEvents")
     );
+}
+
+#[tokio::test]
+async fn fifteen_mailboxes_stream_over_one_shared_connection() {
+    // More mailboxes than Exchange's 10 hanging connections per account: the engine must
+    // group their subscriptions onto shared GetStreamingEvents connections.
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 30, 8, 0, 0).unwrap();
+    let clock = Clock::frozen_at(t0);
+    let boxes: Vec<serde_json::Value> = (0..15)
+        .map(|i| serde_json::json!({ "smtp": format!("u{i}@contoso.test") }))
+        .collect();
+    let spec: WorldSpec = serde_json::from_value(serde_json::json!({
+        "mailboxes": boxes,
+        "accounts": [{ "user": "svc-sync", "password": "sync-pw", "impersonation": "all" }],
+    }))
+    .unwrap();
+    let mock = MockEws::builder()
+        .world(spec)
+        .clock(clock.clone())
+        .start()
+        .await
+        .unwrap();
+    let mut text = format!(
+        "[exchange]\nurl = \"{}\"\nusername = \"svc-sync\"\npassword = \"sync-pw\"\n[notifications]\nmode = \"streaming\"\n",
+        mock.ews_url()
+    );
+    for i in 0..15 {
+        text.push_str(&format!("[[users]]\nemail = \"u{i}@contoso.test\"\n"));
+    }
+    let config = Config::parse("test", &text, |_| None).unwrap();
+    let client = EwsClient::new(&config.exchange, clock.clone()).unwrap();
+    let engine = Engine::new(config, clock.clone(), Arc::new(client));
+    let _tasks = engine.start();
+    eventually("all subscribed", || {
+        let s = engine.status();
+        s.connection.full_syncs >= 1 && s.mailboxes.iter().all(|m| m.subscribed)
+    })
+    .await;
+    let spec: mock_ews::ItemSpec = serde_json::from_value(serde_json::json!({
+        "subject": "Late booking",
+        "start": "2026-03-30T08:00:00Z",
+        "duration": "30m",
+    }))
+    .unwrap();
+    mock.store().create_item("u14@contoso.test", &spec).unwrap();
+    eventually("the change on the 15th mailbox", || {
+        engine.appointments("u14@contoso.test").unwrap().len() == 1
+    })
+    .await;
+    assert_eq!(
+        engine.presence("u14@contoso.test").unwrap().presence.state,
+        PresenceState::Meeting
+    );
+    let log: Vec<String> = engine
+        .log()
+        .lines(&Default::default())
+        .into_iter()
+        .map(|l| l.message)
+        .collect();
+    assert!(!log.iter().any(|m| m.contains("lost")), "{log:#?}");
 }

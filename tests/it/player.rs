@@ -15,6 +15,7 @@ world:
   accounts:
     - { user: svc, password: pw, impersonation: all }
 engine:
+  notifications: { mode: pull, pull_interval: 10m }
   users: [{ email: kim@contoso.com }]
 ";
 
@@ -43,10 +44,10 @@ fn a_wrong_expectation_names_step_line_expected_and_actual() {
     };
     assert_eq!(failures.len(), 1);
     let f = &failures[0];
-    assert_eq!((f.step, f.line), (1, 14));
+    assert_eq!((f.step, f.line), (1, 15));
     assert_eq!(f.expected, "status Available");
     assert!(f.actual.starts_with("Meeting"), "{}", f.actual);
-    assert!(report.to_string().contains("step 1 (line 14"), "{report}");
+    assert!(report.to_string().contains("step 1 (line 15"), "{report}");
 }
 
 #[test]
@@ -115,7 +116,7 @@ fn an_action_on_a_missing_item_is_an_error_naming_the_step() {
     let Outcome::Error(e) = &report.outcome else {
         panic!("expected an error, got {report}");
     };
-    assert!(e.starts_with("step 1 (line 14)"), "{e}");
+    assert!(e.starts_with("step 1 (line 15)"), "{e}");
     assert!(e.contains("no item `Nope`"), "{e}");
 }
 

@@ -10,7 +10,7 @@ use std::path::Path;
 use calendar_core::{FreeBusyStatus, PresenceState};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
-use mock_ews::{ItemSpec, OofSpec, Span, When, WorldSpec};
+use mock_ews::{FaultSpec, ItemSpec, OofSpec, Span, When, WorldSpec};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use sync_engine::config::RawConfig;
@@ -97,6 +97,13 @@ pub struct Step {
     /// Replace a mailbox's out-of-office settings.
     #[serde(default)]
     pub set_oof: Option<OofAction>,
+    /// Install a mock fault rule (mock-ews `FaultSpec`: `fault: { kind: serverBusy,
+    /// backOffMs: 2000 }`, optional `operation`, `mailbox`, `times` or `rate` + `seed`).
+    #[serde(default)]
+    pub fault: Option<FaultSpec>,
+    /// Remove every fault rule.
+    #[serde(default)]
+    pub clear_faults: bool,
     /// Set a user's manual presence override in the engine.
     #[serde(default, rename = "override")]
     pub set_override: Option<OverrideAction>,
@@ -104,6 +111,8 @@ pub struct Step {
     #[serde(default)]
     pub clear_override: Option<String>,
     /// Stop the engine (losing its memory) and start a fresh one on the same configuration.
+    /// Its start-up sync runs without moving time; if it must wait (a back-off), it goes on
+    /// during the next time move, so a second restart can land mid-sync.
     #[serde(default)]
     pub restart_engine: bool,
     /// Ask the engine for a full sync now ("force now") and wait until it finished.
@@ -194,6 +203,31 @@ pub enum Expectation {
     LogLacks(String),
     Converged(ConvergedExpect),
     Journal(JournalExpect),
+    Status(StatusExpect),
+}
+
+/// The engine's status document (what the products' status page shows).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusExpect {
+    /// `online`, `degraded` or `offline`.
+    #[serde(default)]
+    pub health: Option<String>,
+    /// The health reason contains this text.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// Check one mailbox: ...
+    #[serde(default)]
+    pub mailbox: Option<String>,
+    /// ... its error kind (`impersonationDenied`, `serverBusy`, ...) or `none`,
+    #[serde(default)]
+    pub error: Option<String>,
+    /// ... whether it has a live change subscription,
+    #[serde(default)]
+    pub subscribed: Option<bool>,
+    /// ... whether its calendar was synced at least once.
+    #[serde(default)]
+    pub synced: Option<bool>,
 }
 
 /// The engine's presence of a user now.
@@ -363,6 +397,8 @@ impl Scenario {
                 s.update.is_some(),
                 s.delete.is_some(),
                 s.set_oof.is_some(),
+                s.fault.is_some(),
+                s.clear_faults,
                 s.set_override.is_some(),
                 s.clear_override.is_some(),
                 s.restart_engine,
@@ -371,8 +407,8 @@ impl Scenario {
             if actions.iter().filter(|a| **a).count() > 1 {
                 return Err(invalid(
                     line,
-                    "one action per step (create, update, delete, set_oof, override, \
-                     clear_override, restart_engine, sync): split it into several steps"
+                    "one action per step (create, update, delete, set_oof, fault, clear_faults, \
+                     override, clear_override, restart_engine, sync): split it into several steps"
                         .into(),
                 ));
             }

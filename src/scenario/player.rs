@@ -24,7 +24,7 @@ use sync_engine::{Appointment, Config, Engine, LogQuery, OverrideRequest, Tasks}
 
 use super::format::{
     AppointmentExpect, AppointmentsExpect, ConvergedExpect, Expectation, ItemSelector,
-    JournalExpect, PresenceExpect, Scenario, SlotsExpect, Step, UpdateAction,
+    JournalExpect, PresenceExpect, Scenario, SlotsExpect, StatusExpect, Step, UpdateAction,
 };
 use super::report::{Outcome, Report, StepFailure};
 
@@ -301,6 +301,13 @@ impl Player<'_> {
             store
                 .set_oof(&o.mailbox, settings)
                 .map_err(|e| format!("set_oof {}: {e}", o.mailbox))?;
+        } else if let Some(f) = &step.fault {
+            self.mock
+                .faults()
+                .add(f.clone())
+                .map_err(|e| format!("fault: {e}"))?;
+        } else if step.clear_faults {
+            self.mock.faults().clear();
         } else if let Some(o) = &step.set_override {
             let expires = o.expires.map(|w| self.instant(w)).transpose()?;
             self.engine
@@ -323,7 +330,7 @@ impl Player<'_> {
             }
             self.settle().await;
             self.engine = new_engine(&self.config, &self.clock)?;
-            self.start_engine().await;
+            self.tasks = Some(self.engine.start());
         } else if step.sync {
             let before = self.engine.state().connection.full_syncs;
             self.engine.force_sync();
@@ -501,6 +508,7 @@ impl Player<'_> {
             }
             Expectation::Converged(c) => self.check_converged(c).await,
             Expectation::Journal(j) => self.check_journal(j),
+            Expectation::Status(x) => self.check_status(x),
         }
     }
 
@@ -822,6 +830,70 @@ impl Player<'_> {
             }
             self.clock.sleep(Duration::seconds(1)).await;
             self.settle().await;
+        }
+    }
+
+    fn check_status(&mut self, x: &StatusExpect) {
+        let status = self.engine.status();
+        let health = serde_json::to_value(status.health)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let mut wrong = Vec::new();
+        if let Some(h) = &x.health
+            && !h.eq_ignore_ascii_case(&health)
+        {
+            wrong.push(format!("health {h}"));
+        }
+        if let Some(r) = &x.reason
+            && !status.reason.contains(r.as_str())
+        {
+            wrong.push(format!("reason containing \"{r}\""));
+        }
+        let mut actual = format!("health {health} ({})", status.reason);
+        if let Some(m) = &x.mailbox {
+            match status
+                .mailboxes
+                .iter()
+                .find(|b| b.email.eq_ignore_ascii_case(m))
+            {
+                None => wrong.push(format!("a mailbox {m}")),
+                Some(b) => {
+                    let error = b
+                        .sync
+                        .error
+                        .as_ref()
+                        .map_or_else(|| "none".to_string(), |e| e.kind.clone());
+                    let synced = b.sync.calendar_synced_at.is_some();
+                    actual.push_str(&format!(
+                        "; {m}: error {error}{}, subscribed {}, synced {synced}",
+                        b.sync
+                            .error
+                            .as_ref()
+                            .map(|e| format!(" ({}: {})", e.operation, e.message))
+                            .unwrap_or_default(),
+                        b.subscribed
+                    ));
+                    if let Some(e) = &x.error
+                        && e != &error
+                    {
+                        wrong.push(format!("{m} error {e}"));
+                    }
+                    if let Some(sub) = x.subscribed
+                        && sub != b.subscribed
+                    {
+                        wrong.push(format!("{m} subscribed {sub}"));
+                    }
+                    if let Some(sy) = x.synced
+                        && sy != synced
+                    {
+                        wrong.push(format!("{m} synced {sy}"));
+                    }
+                }
+            }
+        }
+        if !wrong.is_empty() {
+            self.fail("engine status".into(), wrong.join(", "), actual);
         }
     }
 

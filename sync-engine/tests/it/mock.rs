@@ -372,3 +372,40 @@ async fn fifteen_mailboxes_stream_over_one_shared_connection() {
         .collect();
     assert!(!log.iter().any(|m| m.contains("lost")), "{log:#?}");
 }
+
+#[tokio::test]
+async fn push_notifications_from_mock_ews_reach_the_listener_and_presence() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (mock, engine, _clock) = start_with(&format!(
+        "[notifications]\nmode = \"push\"\ncallback_url = \"http://127.0.0.1:{port}/ews/notify\"\nlisten = \"127.0.0.1:{port}\"\n"
+    ))
+    .await;
+    let router = sync_engine::api::push_router(engine.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let _tasks = engine.start();
+    eventually("kim subscribed and the first sync done", || {
+        let status = engine.status();
+        status.connection.full_syncs >= 1
+            && status
+                .mailboxes
+                .iter()
+                .any(|m| m.email == "kim@contoso.test" && m.subscribed)
+    })
+    .await;
+    add_meeting(&mock, "Pushed in");
+    eventually("the pushed change", || {
+        kim_subjects(&engine).contains(&"Pushed in".to_string())
+    })
+    .await;
+    let log: Vec<String> = engine
+        .log()
+        .lines(&Default::default())
+        .into_iter()
+        .map(|l| l.message)
+        .collect();
+    assert!(
+        !log.iter().any(|m| m.contains("Unreadable push")),
+        "{log:#?}"
+    );
+}

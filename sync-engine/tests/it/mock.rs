@@ -409,3 +409,95 @@ async fn push_notifications_from_mock_ews_reach_the_listener_and_presence() {
         "{log:#?}"
     );
 }
+
+#[tokio::test]
+async fn a_cut_stream_and_an_early_expiry_lose_no_change() {
+    use mock_ews::{Channel, NotifyFault, NotifyFaultSpec};
+    let (mock, engine, _clock) = start_with("[notifications]\nmode = \"streaming\"\n").await;
+    let _tasks = engine.start();
+    eventually("kim subscribed and the first sync done", || {
+        let status = engine.status();
+        status.connection.full_syncs >= 1
+            && status
+                .mailboxes
+                .iter()
+                .any(|m| m.email == "kim@contoso.test" && m.subscribed)
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+
+    // The mock cuts the stream mid-envelope: the event in it is gone, only the resync after
+    // re-subscribing can find the meeting.
+    mock.notifications()
+        .faults()
+        .add(NotifyFaultSpec::next(NotifyFault::StreamCut, 1).on(Channel::Streaming))
+        .unwrap();
+    add_meeting(&mock, "Cut");
+    eventually("the change behind the cut", || {
+        kim_subjects(&engine).contains(&"Cut".to_string())
+    })
+    .await;
+
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    mock.notifications()
+        .faults()
+        .add(NotifyFaultSpec::next(NotifyFault::ExpireEarly, 1).for_mailbox("kim@contoso.test"))
+        .unwrap();
+    add_meeting(&mock, "Expired");
+    eventually("the change behind the expiry", || {
+        kim_subjects(&engine).contains(&"Expired".to_string())
+    })
+    .await;
+    let log: Vec<String> = engine
+        .log()
+        .lines(&Default::default())
+        .into_iter()
+        .map(|l| l.message)
+        .collect();
+    assert!(
+        log.iter()
+            .filter(|m| m.starts_with("Subscription lost"))
+            .count()
+            >= 2,
+        "{log:#?}"
+    );
+}
+
+#[tokio::test]
+async fn server_busy_from_mock_ews_is_waited_out_exactly() {
+    use mock_ews::{BusyForm, FaultKind, FaultSpec};
+    let (mock, engine, clock) = start().await;
+    mock.faults()
+        .add(
+            FaultSpec::next(
+                FaultKind::ServerBusy {
+                    back_off_ms: 250,
+                    form: BusyForm::Message,
+                },
+                1,
+            )
+            .for_operation("FindItem"),
+        )
+        .unwrap();
+    // The clock is frozen: the engine's back-off sleep needs it to move, as a scenario would.
+    let ticker = {
+        let clock = clock.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                clock.advance(Duration::milliseconds(50));
+            }
+        })
+    };
+    let report = engine.full_sync().await;
+    ticker.abort();
+    assert_eq!(
+        report.failed,
+        2,
+        "denied and ghost only: {:#?}",
+        engine.status()
+    );
+    assert!(!kim_subjects(&engine).is_empty());
+    mock.journal().waited_at_least_backoff().unwrap();
+    assert!(mock.journal().retried_after_failures());
+}

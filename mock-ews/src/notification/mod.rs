@@ -18,6 +18,7 @@ pub(crate) mod events;
 mod faults;
 pub(crate) mod push;
 pub(crate) mod streaming;
+mod wake;
 mod watermark;
 
 use std::collections::HashMap;
@@ -236,6 +237,8 @@ pub(crate) struct Subscription {
     pub(crate) kind: Kind,
     /// The last event handed out (pull, push) or streamed.
     pub(crate) cursor: Watermark,
+    /// Changes `(a, b]` known to raise no event for the scope (see [`Notifications::read`]).
+    pub(crate) quiet: (u64, u64),
     life: Life,
 }
 
@@ -340,6 +343,7 @@ pub struct Notifications {
     /// Every subscription's scope, kept after it ends, for the conformance checks.
     history: Mutex<HashMap<String, Scope>>,
     faults: NotifyFaults,
+    wakers: wake::Wakers,
 }
 
 /// A subscription request after the EWS layer resolved its folders.
@@ -371,6 +375,7 @@ impl Notifications {
             ended: watch::channel(0).0,
             history: Mutex::new(HashMap::new()),
             faults: NotifyFaults::default(),
+            wakers: wake::Wakers::default(),
         }
     }
 
@@ -490,6 +495,7 @@ impl Notifications {
                 owner: req.owner,
                 kind: req.kind,
                 cursor: from,
+                quiet: (0, 0),
                 life: Life::Active,
             },
         );
@@ -559,17 +565,32 @@ impl Notifications {
     }
 
     /// Reads up to `limit` events of `scope` after `from`.
-    pub(crate) fn read(&self, scope: &Scope, from: Watermark, limit: usize) -> Batch {
+    ///
+    /// `quiet` is the subscription's memo of a range of changes `(a, b]` known to raise no
+    /// event for its scope (the log is append-only and the scope fixed, so it stays true):
+    /// an idle subscription does not rescan the whole log on every change of other
+    /// mailboxes, which keeps 1,000 push subscriptions linear.
+    pub(crate) fn read(
+        &self,
+        scope: &Scope,
+        from: Watermark,
+        limit: usize,
+        quiet: &mut (u64, u64),
+    ) -> Batch {
         let mut events = Vec::new();
         let mut last = from;
         let mut more = false;
-        let start = if from.index == watermark::WHOLE_CHANGE {
+        let whole = from.index == watermark::WHOLE_CHANGE;
+        let mut start = if whole {
             from.seq
         } else {
             from.seq.saturating_sub(1)
         };
+        if whole && quiet.0 <= from.seq && from.seq < quiet.1 {
+            start = quiet.1;
+        }
         let changes = self.store.changes_since(start);
-        let mut scanned = from.seq;
+        let mut scanned = start.max(from.seq);
         'changes: for change in &changes {
             for (i, mut e) in events::events_for(change, scope).into_iter().enumerate() {
                 let index = u16::try_from(i).unwrap_or(watermark::WHOLE_CHANGE - 1);
@@ -595,6 +616,13 @@ impl Notifications {
             // Nothing for this subscription: advance past what was scanned, as the CAS
             // advances watermarks without events.
             last = Watermark::after_change(scope.serial, scanned);
+            if whole {
+                if quiet.0 <= from.seq && from.seq <= quiet.1 {
+                    quiet.1 = quiet.1.max(scanned);
+                } else {
+                    *quiet = (from.seq, scanned);
+                }
+            }
         }
         Batch { events, last, more }
     }
@@ -614,7 +642,12 @@ impl Notifications {
         };
         *last_poll = now;
         let from = self.check_watermark(sub.scope.serial, watermark)?;
-        let mut batch = self.read(&sub.scope, from, self.config.max_events_per_get);
+        let mut batch = self.read(
+            &sub.scope,
+            from,
+            self.config.max_events_per_get,
+            &mut sub.quiet,
+        );
         let fault = if batch.events.is_empty() {
             None
         } else {

@@ -30,7 +30,9 @@ use ews_proto::response::ResponseMessage;
 use ews_proto::{Envelope, ExchangeVersion, Headers, Limits, write_envelope};
 use serde::Serialize;
 
-use super::{Channel, Kind, Life, Notifications, NotifyFault, Record, Watermark, lock, summary};
+use super::{
+    Batch, Channel, Kind, Life, Notifications, NotifyFault, Record, Watermark, lock, summary,
+};
 use crate::world::ServerVersion;
 
 /// What a listener's answer meant.
@@ -156,7 +158,7 @@ async fn post(
 struct Plan {
     url: String,
     status_frequency: Duration,
-    scope: super::events::Scope,
+    mailbox: String,
     cursor: Watermark,
 }
 
@@ -176,24 +178,33 @@ impl Failing {
 }
 
 impl Notifications {
-    fn push_plan(&self, id: &str) -> Option<Plan> {
-        let subs = lock(&self.subs);
-        let sub = subs.get(id)?;
-        match (&sub.kind, sub.life) {
+    /// The subscription's state and what is pending for it; `None` once it ended.
+    fn push_plan(&self, id: &str) -> Option<(Plan, Batch)> {
+        let mut subs = lock(&self.subs);
+        let sub = subs.get_mut(id)?;
+        let (url, status_frequency) = match (&sub.kind, sub.life) {
             (
                 Kind::Push {
                     url,
                     status_frequency,
                 },
                 Life::Active,
-            ) => Some(Plan {
-                url: url.clone(),
-                status_frequency: *status_frequency,
-                scope: sub.scope.clone(),
-                cursor: sub.cursor,
-            }),
-            _ => None,
-        }
+            ) => (url.clone(), *status_frequency),
+            _ => return None,
+        };
+        let batch = self.read(
+            &sub.scope,
+            sub.cursor,
+            self.config.max_events_per_get,
+            &mut sub.quiet,
+        );
+        let plan = Plan {
+            url,
+            status_frequency,
+            mailbox: sub.scope.mailbox.clone(),
+            cursor: sub.cursor,
+        };
+        Some((plan, batch))
     }
 
     fn push_acked(&self, id: &str, to: Watermark) {
@@ -219,7 +230,10 @@ impl Notifications {
 async fn sender(weak: Weak<Notifications>, id: String) {
     let Some(n) = weak.upgrade() else { return };
     let clock = n.store.clock().clone();
-    let mut changes = n.store.subscribe();
+    let Some(mailbox) = n.mailboxes_of(std::slice::from_ref(&id)).pop() else {
+        return;
+    };
+    let changes = n.waker(&[mailbox]);
     let mut ended = n.ended.subscribe();
     let first_retry = n.config.push_first_retry;
     let timeout = n.config.push_timeout;
@@ -228,9 +242,10 @@ async fn sender(weak: Weak<Notifications>, id: String) {
     let mut failing: Option<Failing> = None;
     loop {
         let Some(mut n) = weak.upgrade() else { return };
-        let Some(plan) = n.push_plan(&id) else { return };
+        let Some((plan, batch)) = n.push_plan(&id) else {
+            return;
+        };
         let now = clock.now();
-        let batch = n.read(&plan.scope, plan.cursor, n.config.max_events_per_get);
         let heartbeat_at = last_ok + plan.status_frequency;
         let due = match failing {
             Some(f) => now >= f.next_retry(first_retry),
@@ -240,7 +255,7 @@ async fn sender(weak: Weak<Notifications>, id: String) {
             let wake = failing.map_or(heartbeat_at, |f| f.next_retry(first_retry));
             drop(n);
             tokio::select! {
-                r = changes.changed(), if failing.is_none() => if r.is_err() { return },
+                () = changes.notified(), if failing.is_none() => {}
                 r = ended.changed() => if r.is_err() { return },
                 () = clock.sleep_until(wake) => {}
             }
@@ -250,7 +265,7 @@ async fn sender(weak: Weak<Notifications>, id: String) {
         let fault = if batch.events.is_empty() || failing.is_some() {
             None
         } else {
-            n.faults.check(Channel::Push, &plan.scope.mailbox)
+            n.faults.check(Channel::Push, &plan.mailbox)
         };
         let mut events: Vec<Event> = if batch.events.is_empty() {
             let mut status = Event::new(EventType::StatusEvent);

@@ -227,7 +227,7 @@ impl Notifications {
                     .push((id.clone(), NotifyError::Expired(id.clone())));
                 continue;
             }
-            let batch = self.read(&sub.scope, sub.cursor, EVENTS_PER_ENVELOPE);
+            let batch = self.read(&sub.scope, sub.cursor, EVENTS_PER_ENVELOPE, &mut sub.quiet);
             if batch.events.is_empty() {
                 sub.cursor = batch.last;
                 continue;
@@ -289,7 +289,7 @@ async fn serve(
 ) {
     let clock = notifications.store.clock().clone();
     let keepalive = notifications.config.streaming_keepalive;
-    let mut changes = notifications.store.subscribe();
+    let changes = notifications.waker(&notifications.mailboxes_of(&claim.ids));
     let mut ended = notifications.ended.subscribe();
     let started = clock.now();
     let deadline = started + timeout;
@@ -411,7 +411,7 @@ async fn serve(
         }
         let wake: DateTime<Utc> = deadline.min(last_sent + keepalive);
         tokio::select! {
-            r = changes.changed() => if r.is_err() { break },
+            () = changes.notified() => {}
             r = ended.changed() => if r.is_err() { break },
             () = clock.sleep_until(wake) => {
                 let now = clock.now();

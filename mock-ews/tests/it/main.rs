@@ -8,6 +8,7 @@ mod control;
 mod ews;
 mod faults;
 mod notification;
+mod notification_compat;
 mod notification_faults;
 mod notification_push;
 mod notification_streaming;

@@ -539,6 +539,12 @@ impl Engine {
                 self.inner
                     .log
                     .info(None, format!("Connected to Exchange ({version})"));
+                if self.inner.config.exchange.tls.danger_accept_invalid_certs {
+                    self.inner.log.warn(
+                        None,
+                        "Connected WITHOUT certificate verification (danger_accept_invalid_certs)",
+                    );
+                }
                 true
             }
             Err(e) => {

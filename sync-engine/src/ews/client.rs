@@ -433,6 +433,48 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+    use crate::config::Config;
+
+    fn config(tls: &str) -> Config {
+        Config::parse(
+            "t",
+            &format!("[exchange]\nserver = \"ex01\"\nusername = \"u\"\npassword = \"p\"\n[exchange.tls]\n{tls}"),
+            |_| None,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_missing_or_empty_ca_bundle_is_a_clear_error() {
+        let clock = Clock::frozen_at(chrono::DateTime::UNIX_EPOCH);
+        let missing = config("ca_bundle = \"/nonexistent/ca.pem\"\n");
+        let err = EwsClient::new(&missing.exchange, clock.clone())
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string()
+                .starts_with("cannot read CA bundle /nonexistent/ca.pem"),
+            "{err}"
+        );
+        let dir = std::env::temp_dir().join(format!("engine-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let junk = dir.join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        let bad = config(&format!("ca_bundle = \"{}\"\n", junk.display()));
+        let err = EwsClient::new(&bad.exchange, clock).err().unwrap();
+        assert!(
+            err.to_string().contains("holds no usable PEM certificate"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_insecure_opt_out_builds_a_client() {
+        let clock = Clock::frozen_at(chrono::DateTime::UNIX_EPOCH);
+        let c = config("danger_accept_invalid_certs = true\n");
+        assert!(EwsClient::new(&c.exchange, clock).is_ok());
+    }
 
     #[test]
     fn retry_after_reads_seconds_and_http_dates_against_the_clock() {

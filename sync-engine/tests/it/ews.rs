@@ -594,3 +594,47 @@ async fn a_stream_that_ends_without_closed_is_a_cut() {
         .unwrap_err();
     assert_eq!(err.kind(), "connect", "{err}");
 }
+
+#[tokio::test]
+async fn a_server_slower_than_the_timeout_is_a_timeout_error() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(
+            xml(sample("convertid-versionprobe-error-response.xml"))
+                .set_delay(std::time::Duration::from_secs(3)),
+        )
+        .mount(&server)
+        .await;
+    let text = format!(
+        "[exchange]\nurl = \"{}/EWS/Exchange.asmx\"\nusername = \"u\"\npassword = \"p\"\ntimeout = \"1s\"\nmax_retries = 0\n",
+        server.uri()
+    );
+    let config = Config::parse("t", &text, |_| None).unwrap();
+    let clock = Clock::system();
+    let client = EwsClient::new(&config.exchange, clock.clone()).unwrap();
+    let engine = Engine::new(config, clock, Arc::new(client));
+    assert!(!engine.connect().await);
+    assert_eq!(engine.status().reason, "ConvertId: no answer within 1 s");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_insecure_opt_out_is_logged_loudly_at_start() {
+    let text = "[exchange]\nserver = \"ex01\"\nusername = \"u\"\npassword = \"p\"\n[exchange.tls]\ndanger_accept_invalid_certs = true\n";
+    let config = Config::parse("t", text, |_| None).unwrap();
+    let exchange = Arc::new(sync_engine::InMemoryExchange::default());
+    let engine = Engine::new(
+        config,
+        Clock::starting_at(chrono::DateTime::UNIX_EPOCH),
+        exchange,
+    );
+    let _tasks = engine.start();
+    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    let warned = engine
+        .log()
+        .lines(&Default::default())
+        .into_iter()
+        .any(|l| {
+            l.level == sync_engine::Level::Warn && l.message.contains("verification is DISABLED")
+        });
+    assert!(warned);
+}

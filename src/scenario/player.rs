@@ -91,10 +91,10 @@ pub fn play_scenario(scenario: &Scenario) -> Report {
         (None, true) => Outcome::Passed,
         (None, false) => Outcome::Failed(failures),
         (Some(issue), true) => Outcome::KnownIssueFixed {
-            issue: issue.clone(),
+            issue: issue.trim().to_string(),
         },
         (Some(issue), false) => Outcome::KnownIssue {
-            issue: issue.clone(),
+            issue: issue.trim().to_string(),
             failures,
         },
     };

@@ -213,6 +213,36 @@ async fn main() {
         let p = out.windows(4).position(|w| w == b"\r\n\r\n").expect("head");
         out.len() - p - 4
     };
+    // Handler time alone: the router called in-process, one request at a time.
+    {
+        use tower::ServiceExt as _;
+        let auth = base64::engine::general_purpose::STANDARD.encode("svc:pw");
+        let call = |body: &'static str| {
+            axum::http::Request::post("/EWS/Exchange.asmx")
+                .header("Authorization", format!("Basic {auth}"))
+                .body(axum::body::Body::from(body))
+                .expect("request")
+        };
+        let app = mock_ews::app(state.clone());
+        for _ in 0..200 {
+            let r = app.clone().oneshot(call(view)).await.expect("call");
+            axum::body::to_bytes(r.into_body(), usize::MAX)
+                .await
+                .expect("body");
+        }
+        let n = 2000;
+        let t = Instant::now();
+        for _ in 0..n {
+            let r = app.clone().oneshot(call(view)).await.expect("call");
+            axum::body::to_bytes(r.into_body(), usize::MAX)
+                .await
+                .expect("body");
+        }
+        println!(
+            "CalendarView handler in-process, sequential: {:.1?} per request",
+            t.elapsed() / n
+        );
+    }
     let static_body = Arc::new(vec![b'x'; answer_len]);
     let router = mock_ews::app(state.clone()).route(
         "/static",

@@ -32,6 +32,8 @@ pub(crate) struct Reader {
     pub(crate) server: ServerVersion,
     /// The owner (or someone acting as the owner) sees private items in full.
     pub(crate) owner: bool,
+    /// The costly parts to build.
+    pub(crate) want: Want,
 }
 
 /// Whole seconds, as Exchange writes item times (exchangelib rejects `.000Z` fractions on
@@ -375,11 +377,17 @@ pub(crate) fn entry_to_wire(mb: &Mailbox, e: &ViewEntry<'_>, reader: Reader) -> 
     }
     w.start = Some(dt(e.start));
     w.end = Some(dt(e.end));
-    w.duration = Some(duration_text(e.start, e.end));
+    if reader.want.duration {
+        w.duration = Some(duration_text(e.start, e.end));
+    }
     w.legacy_free_busy_status = Some(status_to_wire(e.status(), reader.server));
     if reveal(item, reader) {
-        w.subject = Some(e.subject().to_owned());
-        w.location = Some(e.location().to_owned());
+        if reader.want.subject {
+            w.subject = Some(e.subject().to_owned());
+        }
+        if reader.want.location {
+            w.location = Some(e.location().to_owned());
+        }
     }
     w
 }
@@ -396,11 +404,20 @@ pub(crate) fn master_to_wire(mb: &Mailbox, item: &CalendarItem, reader: Reader) 
     w.is_recurring = Some(!item.organizer.eq_ignore_ascii_case(&mb.smtp));
     w.start = Some(dt(item.start));
     w.end = Some(dt(item.end));
-    w.duration = Some(duration_text(item.start, item.end));
+    if reader.want.duration {
+        w.duration = Some(duration_text(item.start, item.end));
+    }
     w.legacy_free_busy_status = Some(status_to_wire(item.status, reader.server));
     if reveal(item, reader) {
-        w.subject = Some(item.subject.clone());
-        w.location = Some(item.location.clone());
+        if reader.want.subject {
+            w.subject = Some(item.subject.clone());
+        }
+        if reader.want.location {
+            w.location = Some(item.location.clone());
+        }
+    }
+    if !reader.want.recurrence {
+        return w;
     }
     if let (Some(r), Some(series)) = (&item.recurrence, item.series()) {
         w.recurrence = Some(recurrence_to_wire(r));
@@ -443,6 +460,7 @@ fn reveal(item: &CalendarItem, reader: Reader) -> bool {
 }
 
 fn common(mb: &Mailbox, item: &CalendarItem, reader: Reader) -> Wire {
+    let want = reader.want;
     let organizer_is_owner = item.organizer.eq_ignore_ascii_case(&mb.smtp);
     let meeting = !item.attendees.is_empty();
     let mut state = 0;
@@ -455,31 +473,39 @@ fn common(mb: &Mailbox, item: &CalendarItem, reader: Reader) -> Wire {
     if item.cancelled {
         state |= 4;
     }
-    let zone = crate::zone::windows_id(item.tz);
+    let zone = if want.zones {
+        crate::zone::windows_id(item.tz)
+    } else {
+        "UTC"
+    };
     let newer = !matches!(
         reader.server,
         ServerVersion::Exchange2010Sp2 | ServerVersion::Exchange2010Sp3
     );
+    let created = dt(item.created);
+    let modified = dt(item.last_modified);
     Wire {
-        parent_folder_id: Some(ItemId::new(id::folder_id(mb.serial, FolderKind::Calendar))),
-        item_class: Some("IPM.Appointment".into()),
+        parent_folder_id: want
+            .strings
+            .then(|| ItemId::new(id::folder_id(mb.serial, FolderKind::Calendar))),
+        item_class: want.strings.then(|| "IPM.Appointment".into()),
         sensitivity: Some(sensitivity_to_wire(item.sensitivity)),
-        body: reveal(item, reader).then(|| Body {
+        body: (want.body && reveal(item, reader)).then(|| Body {
             body_type: "Text".into(),
             text: item.body.clone(),
         }),
-        date_time_received: Some(dt(item.created)),
+        date_time_received: Some(created),
         size: Some(u64::try_from(item.subject.len() + item.body.len() + 400).unwrap_or(400)),
-        importance: Some("Normal".into()),
-        date_time_sent: Some(dt(item.created)),
-        date_time_created: Some(dt(item.created)),
+        importance: want.strings.then(|| "Normal".into()),
+        date_time_sent: Some(created),
+        date_time_created: Some(created),
         reminder_is_set: Some(false),
         reminder_minutes_before_start: Some(15),
         has_attachments: Some(false),
-        culture: Some("en-US".into()),
-        last_modified_time: Some(dt(item.last_modified)),
-        uid: Some(item.uid.clone()),
-        date_time_stamp: Some(dt(item.last_modified)),
+        culture: want.strings.then(|| "en-US".into()),
+        last_modified_time: Some(modified),
+        uid: want.strings.then(|| item.uid.clone()),
+        date_time_stamp: Some(modified),
         is_all_day_event: Some(item.all_day),
         is_meeting: Some(meeting),
         is_cancelled: Some(item.cancelled),
@@ -490,15 +516,17 @@ fn common(mb: &Mailbox, item: &CalendarItem, reader: Reader) -> Wire {
         } else {
             ResponseType::Accept
         }),
-        organizer: Some(mailbox_wire(
-            if organizer_is_owner {
-                &mb.name
-            } else {
-                &item.organizer
-            },
-            &item.organizer,
-        )),
-        required_attendees: meeting.then(|| {
+        organizer: want.people.then(|| {
+            mailbox_wire(
+                if organizer_is_owner {
+                    &mb.name
+                } else {
+                    &item.organizer
+                },
+                &item.organizer,
+            )
+        }),
+        required_attendees: (want.people && meeting).then(|| {
             item.attendees
                 .iter()
                 .map(|a| Attendee {
@@ -508,16 +536,109 @@ fn common(mb: &Mailbox, item: &CalendarItem, reader: Reader) -> Wire {
                 })
                 .collect()
         }),
-        time_zone: Some(zone.to_owned()),
+        time_zone: want.zones.then(|| zone.to_owned()),
         appointment_sequence_number: Some(0),
         appointment_state: Some(state),
-        start_time_zone: Some(TimeZoneContext::id(zone)),
-        end_time_zone: Some(TimeZoneContext::id(zone)),
-        start_time_zone_id: newer.then(|| zone.to_owned()),
-        end_time_zone_id: newer.then(|| zone.to_owned()),
+        start_time_zone: want.zones.then(|| TimeZoneContext::id(zone)),
+        end_time_zone: want.zones.then(|| TimeZoneContext::id(zone)),
+        start_time_zone_id: (want.zones && newer).then(|| zone.to_owned()),
+        end_time_zone_id: (want.zones && newer).then(|| zone.to_owned()),
         is_organizer: Some(organizer_is_owner),
         ..Wire::default()
     }
+}
+
+/// Which costly parts of an item a request's shape needs; everything else is cheap (copied
+/// scalars) and always built. Rendering is allocation-bound, so a view that asks for
+/// subject/start/end allocates only those.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Want {
+    /// ParentFolderId, ItemClass, Importance, Culture, UID.
+    pub(crate) strings: bool,
+    pub(crate) body: bool,
+    /// Organizer and attendees.
+    pub(crate) people: bool,
+    /// TimeZone, StartTimeZone, EndTimeZone, *TimeZoneId.
+    pub(crate) zones: bool,
+    pub(crate) subject: bool,
+    pub(crate) location: bool,
+    pub(crate) duration: bool,
+    /// Recurrence, First/LastOccurrence, Modified/DeletedOccurrences.
+    pub(crate) recurrence: bool,
+}
+
+impl Want {
+    /// Everything (when the caller filters later or needs all).
+    pub(crate) const ALL: Want = Want {
+        strings: true,
+        body: true,
+        people: true,
+        zones: true,
+        subject: true,
+        location: true,
+        duration: true,
+        recurrence: true,
+    };
+
+    /// What `shape` (with FindItem's exclusions when `find`) keeps.
+    pub(crate) fn for_shape(shape: &Shape, find: bool) -> Want {
+        let mut w = Want {
+            strings: false,
+            body: false,
+            people: false,
+            zones: false,
+            subject: false,
+            location: false,
+            duration: false,
+            recurrence: false,
+        };
+        for uri in shape_uris(shape, find) {
+            match uri {
+                "item:ParentFolderId"
+                | "item:ItemClass"
+                | "item:Importance"
+                | "item:Culture"
+                | "calendar:UID" => w.strings = true,
+                "item:Body" | "item:UniqueBody" | "item:TextBody" => w.body = true,
+                "calendar:Organizer"
+                | "calendar:RequiredAttendees"
+                | "calendar:OptionalAttendees"
+                | "calendar:Resources" => w.people = true,
+                "calendar:TimeZone"
+                | "calendar:StartTimeZone"
+                | "calendar:EndTimeZone"
+                | "calendar:StartTimeZoneId"
+                | "calendar:EndTimeZoneId" => w.zones = true,
+                "item:Subject" => w.subject = true,
+                "calendar:Location" => w.location = true,
+                "calendar:Duration" => w.duration = true,
+                "calendar:Recurrence"
+                | "calendar:FirstOccurrence"
+                | "calendar:LastOccurrence"
+                | "calendar:ModifiedOccurrences"
+                | "calendar:DeletedOccurrences" => w.recurrence = true,
+                _ => {}
+            }
+        }
+        w
+    }
+}
+
+/// The FieldURIs a shape keeps, base shape first.
+fn shape_uris(shape: &Shape, find: bool) -> impl Iterator<Item = &str> {
+    let base: &[&str] = match shape.base_shape {
+        BaseShape::IdOnly => &[],
+        BaseShape::Default | BaseShape::PcxPeopleSearch => DEFAULT,
+        BaseShape::AllProperties => ALL,
+    };
+    let extra = shape.additional_properties.iter().filter_map(|p| match p {
+        ews_proto::PropertyPath::Field(uri) => Some(uri.as_str()),
+        _ => None,
+    });
+    base.iter()
+        .copied()
+        .chain(extra)
+        .filter(move |uri| !(find && NOT_IN_FIND.contains(uri)))
 }
 
 /// Copies one property, named by its FieldURI, from `full` into `out`. Unknown URIs are
@@ -700,19 +821,7 @@ pub(crate) fn shape(mut full: Wire, shape: &Shape, find: bool) -> Wire {
         item_id: full.item_id.take(),
         ..Wire::default()
     };
-    let base: &[&str] = match shape.base_shape {
-        BaseShape::IdOnly => &[],
-        BaseShape::Default | BaseShape::PcxPeopleSearch => DEFAULT,
-        BaseShape::AllProperties => ALL,
-    };
-    let extra = shape.additional_properties.iter().filter_map(|p| match p {
-        ews_proto::PropertyPath::Field(uri) => Some(uri.as_str()),
-        _ => None,
-    });
-    for uri in base.iter().copied().chain(extra) {
-        if find && NOT_IN_FIND.contains(&uri) {
-            continue;
-        }
+    for uri in shape_uris(shape, find) {
         copy_field(&mut out, &mut full, uri);
     }
     out

@@ -143,10 +143,25 @@ pub(crate) fn right_on(ctx: &Ctx<'_>, mb: &Mailbox) -> DelegateRight {
         .read(|w| w.right(ctx.principal, ctx.acting_as.as_deref(), &mb.smtp))
 }
 
+/// How `ctx`'s caller reads `mb`, building everything.
 pub(crate) fn reader(ctx: &Ctx<'_>, mb: &Mailbox) -> Reader {
     Reader {
         server: ctx.server,
         owner: right_on(ctx, mb) == DelegateRight::Owner,
+        want: wire::Want::ALL,
+    }
+}
+
+/// How `ctx`'s caller reads `mb` through `shape`, building only what the shape keeps.
+pub(crate) fn shaped_reader(
+    ctx: &Ctx<'_>,
+    mb: &Mailbox,
+    shape: &ews_proto::Shape,
+    find: bool,
+) -> Reader {
+    Reader {
+        want: wire::Want::for_shape(shape, find),
+        ..reader(ctx, mb)
     }
 }
 
@@ -241,7 +256,7 @@ fn calendar_view(
             "The specified view range exceeds the maximum range of two years.",
         ));
     }
-    let rd = reader(ctx, mb);
+    let rd = shaped_reader(ctx, mb, &req.item_shape, true);
     let mut entries: Vec<_> = mb.items.values().flat_map(|i| i.view(start, end)).collect();
     entries.sort_by_key(|e| (e.start, e.end, e.item.key));
     let total = entries.len();
@@ -282,7 +297,7 @@ fn indexed_view(
     from_end: bool,
     max: Option<u32>,
 ) -> FindItemResult {
-    let rd = reader(ctx, mb);
+    let rd = shaped_reader(ctx, mb, &req.item_shape, true);
     let mut items: Vec<&Arc<CalendarItem>> = mb.items.values().collect();
     items.sort_by_key(|i| (i.start, i.key));
     let total = items.len();
@@ -502,7 +517,13 @@ pub(crate) fn get_item(ctx: &Ctx<'_>, req: &GetItem) -> Reply {
             let result = (|| {
                 let (mb, item, target) = resolve_item(ctx, r)?;
                 require(ctx, &mb, DelegateRight::Reviewer)?;
-                let full = to_wire(&mb, &item, &target, reader(ctx, &mb)).ok_or_else(|| {
+                let full = to_wire(
+                    &mb,
+                    &item,
+                    &target,
+                    shaped_reader(ctx, &mb, &req.item_shape, false),
+                )
+                .ok_or_else(|| {
                     MsgError::new(
                         "ErrorItemNotFound",
                         "The specified object was not found in the store.",

@@ -18,7 +18,7 @@ use ews_proto::{Item, ItemId};
 
 use crate::id::{self, FolderKind};
 use crate::item::ViewEntry;
-use crate::ops::calendar::{error_msg, reader, resolve_folder, respond, right_on};
+use crate::ops::calendar::{error_msg, resolve_folder, respond, right_on, shaped_reader};
 use crate::ops::common::MsgError;
 use crate::ops::{Ctx, Reply};
 use crate::wire;
@@ -129,7 +129,7 @@ fn sync(ctx: &Ctx<'_>, req: &SyncFolderItems) -> Result<SyncFolderItemsResult, M
     } else {
         BTreeMap::new()
     };
-    let rd = reader(ctx, &mb);
+    let rd = shaped_reader(ctx, &mb, &req.item_shape, false);
     let mut changes = Vec::new();
     let mut pending = 0usize;
     let max = usize::try_from(req.max_changes_returned).unwrap_or(512);

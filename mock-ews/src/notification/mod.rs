@@ -414,7 +414,9 @@ impl Notifications {
 
     /// Ids of the subscriptions that still deliver.
     pub fn active(&self) -> Vec<String> {
-        let mut ids: Vec<String> = lock(&self.subs)
+        let mut subs = lock(&self.subs);
+        self.sweep(&mut subs);
+        let mut ids: Vec<String> = subs
             .values()
             .filter(|s| s.life == Life::Active)
             .map(|s| s.id.clone())
@@ -473,6 +475,7 @@ impl Notifications {
             None => (Watermark::after_change(serial, self.store.seq()), false),
         };
         let mut subs = lock(&self.subs);
+        self.sweep(&mut subs);
         let count = subs
             .values()
             .filter(|s| s.life == Life::Active && s.scope.mailbox == req.scope.mailbox)
@@ -512,7 +515,43 @@ impl Notifications {
         Ok((id, from))
     }
 
-    /// Looks a subscription up for `caller`, expiring a pull subscription whose Timeout ran out.
+    /// Expires `sub` if its time is up at `now`: a pull subscription Timeout minutes after
+    /// its last poll, a streaming one [`NotifyConfig::streaming_idle_expiry`] after its last
+    /// connection closed. The journal entry carries the instant it became due (it is
+    /// written when noticed, so it may follow later entries).
+    fn expire_if_due(&self, sub: &mut Subscription, now: DateTime<Utc>) {
+        if sub.life != Life::Active {
+            return;
+        }
+        let due = match sub.kind {
+            Kind::Pull { timeout, last_poll } => Some(last_poll + timeout),
+            Kind::Streaming {
+                open: 0,
+                idle_since,
+            } => Some(idle_since + self.config.streaming_idle_expiry),
+            _ => None,
+        };
+        if let Some(at) = due
+            && now >= at
+        {
+            sub.life = Life::Expired;
+            lock(&self.journal).push(NotificationEntry {
+                at,
+                subscription_id: sub.id.clone(),
+                record: Record::Expired,
+            });
+        }
+    }
+
+    /// Expires every subscription whose time is up.
+    fn sweep(&self, subs: &mut HashMap<String, Subscription>) {
+        let now = self.store.clock().now();
+        for sub in subs.values_mut() {
+            self.expire_if_due(sub, now);
+        }
+    }
+
+    /// Looks a subscription up for `caller`, expiring it if its time is up.
     fn checked<'a>(
         &self,
         subs: &'a mut HashMap<String, Subscription>,
@@ -532,32 +571,7 @@ impl Notifications {
                 owner: sub.owner.to_string(),
             });
         }
-        if let Kind::Pull { timeout, last_poll } = sub.kind
-            && sub.life == Life::Active
-            && now >= last_poll + timeout
-        {
-            sub.life = Life::Expired;
-            let at = last_poll + timeout;
-            lock(&self.journal).push(NotificationEntry {
-                at,
-                subscription_id: sub.id.clone(),
-                record: Record::Expired,
-            });
-        }
-        if let Kind::Streaming {
-            open: 0,
-            idle_since,
-        } = sub.kind
-            && sub.life == Life::Active
-            && now >= idle_since + self.config.streaming_idle_expiry
-        {
-            sub.life = Life::Expired;
-            lock(&self.journal).push(NotificationEntry {
-                at: idle_since + self.config.streaming_idle_expiry,
-                subscription_id: sub.id.clone(),
-                record: Record::Expired,
-            });
-        }
+        self.expire_if_due(sub, now);
         if sub.life == Life::Expired {
             return Err(NotifyError::Expired(id.to_owned()));
         }

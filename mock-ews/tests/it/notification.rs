@@ -386,3 +386,25 @@ async fn documented_errors_for_pull() {
     assert_eq!(bad.status, 500, "{}", bad.body);
     assert!(bad.body.contains("ErrorSchemaValidation"), "{}", bad.body);
 }
+
+#[tokio::test]
+async fn expiry_is_visible_without_a_poll_and_frees_the_mailbox_quota() {
+    let ews = office().await;
+    let start = ews.clock().now();
+    let (id, _) = subscribe(&ews, SVC, Some(BOB), &pull_request(7, None)).await;
+    ews.clock()
+        .advance(Duration::minutes(7) - Duration::seconds(1));
+    assert_eq!(ews.notifications().active(), std::slice::from_ref(&id));
+    ews.clock().advance(Duration::seconds(1));
+    assert!(ews.notifications().active().is_empty());
+    let expired = ews
+        .notifications()
+        .journal()
+        .into_iter()
+        .find(|e| e.record == Record::Expired)
+        .expect("journaled");
+    assert_eq!(
+        (expired.subscription_id, expired.at),
+        (id, start + Duration::minutes(7))
+    );
+}

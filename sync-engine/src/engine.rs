@@ -137,6 +137,8 @@ struct Inner {
 struct PushRoutes {
     by_id: BTreeMap<String, (String, mpsc::UnboundedSender<()>)>,
     heard: BTreeMap<String, DateTime<Utc>>,
+    /// Receivers of subscriptions made before their watcher runs, by mailbox.
+    parked: BTreeMap<String, mpsc::UnboundedReceiver<()>>,
 }
 
 /// The engine's background tasks (and its mailbox watchers); dropping this stops them.
@@ -340,6 +342,14 @@ impl Engine {
             .by_id
             .insert(id.to_string(), (mailbox.to_string(), tx));
         routes.heard.insert(mailbox.to_string(), now);
+    }
+
+    pub(crate) fn park_push_receiver(&self, mailbox: &str, rx: mpsc::UnboundedReceiver<()>) {
+        self.push_routes().parked.insert(mailbox.to_string(), rx);
+    }
+
+    pub(crate) fn take_push_receiver(&self, mailbox: &str) -> Option<mpsc::UnboundedReceiver<()>> {
+        self.push_routes().parked.remove(mailbox)
     }
 
     pub(crate) fn unregister_push(&self, id: &str) {

@@ -120,7 +120,16 @@ impl Engine {
             })
             .await;
         match &result {
-            Ok(sub) => self.set_subscription(mailbox, Some(sub.clone())),
+            Ok(sub) => {
+                self.set_subscription(mailbox, Some(sub.clone()));
+                if matches!(kind, SubscriptionKind::Push { .. }) {
+                    // Route this subscription's posts at once: Exchange may push before the
+                    // watcher runs, and an unknown id would be answered Unsubscribe.
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    self.register_push(mailbox, &sub.id, tx);
+                    self.park_push_receiver(mailbox, rx);
+                }
+            }
             Err(e) => self.record_failure(mailbox, "subscribe", e, self.clock().now()),
         }
         result
@@ -370,8 +379,14 @@ impl Engine {
         sub: Subscription,
         status_frequency: Duration,
     ) -> Ended {
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        self.register_push(mailbox, &sub.id, tx);
+        let mut rx = match self.take_push_receiver(mailbox) {
+            Some(rx) => rx,
+            None => {
+                let (tx, rx) = mpsc::unbounded_channel();
+                self.register_push(mailbox, &sub.id, tx);
+                rx
+            }
+        };
         let silence = status_frequency * 2 + Duration::minutes(1);
         loop {
             let heard = self

@@ -25,6 +25,11 @@ pub const SOAP_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 pub const MESSAGES_NS: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
 /// The EWS types namespace (data types and SOAP headers).
 pub const TYPES_NS: &str = "http://schemas.microsoft.com/exchange/services/2006/types";
+/// The namespace the `xml` prefix is always bound to (`xml:lang`); never declared.
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+/// The namespace of `xmlns` declarations; no element may be in it.
+const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
+
 /// The EWS errors namespace (children of `soap:Fault/detail`).
 pub const ERRORS_NS: &str = "http://schemas.microsoft.com/exchange/services/2006/errors";
 
@@ -680,6 +685,9 @@ fn resolved_ns(resolved: &ResolveResult<'_>) -> Result<Ns, String> {
     match resolved {
         ResolveResult::Bound(ns) => {
             let raw: &str = ns.as_ref();
+            if raw == XMLNS_NS {
+                return Err("elements may not be in the xmlns namespace".into());
+            }
             if !raw.contains(['&', '\t', '\r', '\n']) {
                 return Ok(Ns::from_uri(raw));
             }
@@ -810,6 +818,7 @@ impl Writer {
             Ns::Types => Some("t".into()),
             Ns::Errors => Some("e".into()),
             Ns::None => None,
+            Ns::Other(uri) if uri == XML_NS => Some("xml".into()),
             Ns::Other(uri) => {
                 if let Some((_, p)) = self.other_prefixes.iter().find(|(u, _)| u == uri) {
                     return Some(p.clone());
@@ -823,7 +832,8 @@ impl Writer {
     }
 
     fn in_scope(&self, ns: &Ns) -> bool {
-        self.open.iter().any(|(_, decl)| decl.contains(ns))
+        matches!(ns, Ns::Other(uri) if uri == XML_NS)
+            || self.open.iter().any(|(_, decl)| decl.contains(ns))
     }
 
     fn close_tag(&mut self) {
@@ -1087,6 +1097,20 @@ mod tests {
                 .to_string()
                 .contains("bad namespace value")
         );
+    }
+
+    #[test]
+    fn reserved_xml_prefixes_round_trip_or_are_rejected() {
+        // Found by the fuzz target: `<xml:x/>` was written with a declared `ns0` prefix,
+        // which may not be bound to the XML namespace.
+        let tree = p("<a><xml:x xml:lang=\"en\"/></a>").unwrap();
+        let mut w = Writer::fragment();
+        w.element(&tree);
+        let s = w.into_string();
+        assert_eq!(s, "<a><xml:x xml:lang=\"en\"/></a>");
+        assert_eq!(p(&s).unwrap(), tree);
+        let err = p("<xmlns:x/>").unwrap_err();
+        assert!(matches!(err, ParseError::Malformed { .. }), "{err}");
     }
 
     #[test]

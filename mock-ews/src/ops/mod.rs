@@ -10,6 +10,7 @@ mod common;
 
 pub(crate) use common::{Messages, MsgError};
 mod convert_id;
+mod meeting;
 mod notification;
 mod oof;
 mod sync;

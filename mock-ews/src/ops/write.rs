@@ -20,6 +20,7 @@ use crate::id::{self, FolderKind};
 use crate::item::CalendarItem;
 use crate::ops::calendar::{Target, error_msg, resolve_folder, resolve_item, respond, right_on};
 use crate::ops::common::MsgError;
+use crate::ops::meeting;
 use crate::ops::{Ctx, Reply};
 use crate::store::ItemRef as StoreRef;
 use crate::wire::{recurrence_from_wire, sensitivity_from_wire, status_from_wire, update_uri};
@@ -239,11 +240,18 @@ pub(crate) fn create_item(ctx: &Ctx<'_>, req: &CreateItem) -> Reply {
                         "The request is invalid: this server stores calendar items only.",
                     ));
                 };
-                ctx.store
+                let r = ctx
+                    .store
                     .create_with(&mb.smtp, |key, mb, now| {
                         Ok(from_wire(ctx, w, key, mb, now)?)
                     })
-                    .map_err(MsgError::from)
+                    .map_err(MsgError::from)?;
+                if meeting::sends(req.send_meeting_invitations.as_deref())
+                    && let Ok((mb, item, _)) = ctx.store.resolve(&r.item_id)
+                {
+                    meeting::sync_attendees(ctx, &mb, &item);
+                }
+                Ok(r)
             })();
             match result {
                 Ok(r) => ResponseMessage::success(CreateItemResult(ItemsResult {
@@ -446,7 +454,13 @@ pub(crate) fn update_item(ctx: &Ctx<'_>, req: &UpdateItem) -> Reply {
                         })
                     }
                 };
-                res.map(|r| (r, target)).map_err(to_msg)
+                let r = res.map_err(to_msg)?;
+                if meeting::sends(req.send_meeting_invitations_or_cancellations.as_deref())
+                    && let Ok((mb, item, _)) = ctx.store.resolve(&r.item_id)
+                {
+                    meeting::sync_attendees(ctx, &mb, &item);
+                }
+                Ok((r, target))
             })();
             match result {
                 Ok((r, target)) => {
@@ -490,14 +504,24 @@ pub(crate) fn delete_item(ctx: &Ctx<'_>, req: &DeleteItem) -> Reply {
                 let (mb, item, target) = resolve_item(ctx, r)?;
                 need_editor(ctx, &mb)?;
                 let master_id = id::item_id(mb.serial, item.key, item.revision);
+                let notify = meeting::sends(req.send_meeting_cancellations.as_deref());
                 match target {
-                    Target::Item => ctx.store.delete_item(&master_id, None).map_err(to_msg),
-                    Target::Occurrence(original) => ctx
-                        .store
-                        .delete_occurrence(&master_id, original)
-                        .map(|_| ())
-                        .map_err(to_msg),
+                    Target::Item => {
+                        ctx.store.delete_item(&master_id, None).map_err(to_msg)?;
+                        if notify {
+                            meeting::cancel_attendees(ctx, &mb, &item);
+                        }
+                    }
+                    Target::Occurrence(original) => {
+                        ctx.store
+                            .delete_occurrence(&master_id, original)
+                            .map_err(to_msg)?;
+                        if notify {
+                            meeting::delete_occurrence_for_attendees(ctx, &mb, &item, original);
+                        }
+                    }
                 }
+                Ok(())
             })();
             match result {
                 Ok(()) => ResponseMessage::success(DeleteItemResult),

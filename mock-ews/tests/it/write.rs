@@ -247,3 +247,99 @@ async fn write_errors_change_nothing() {
     assert_eq!(ews.store().world(), before);
     assert!(ews.store().changes_since(0).is_empty());
 }
+
+#[tokio::test]
+async fn meetings_reach_attendee_calendars() {
+    let ews = office().await;
+    let invite = |mode: &str| {
+        format!(
+            r#"<m:CreateItem SendMeetingInvitations="{mode}"><m:Items><t:CalendarItem><t:Subject>Planning</t:Subject><t:Start>2026-03-26T14:00:00Z</t:Start><t:End>2026-03-26T15:00:00Z</t:End><t:Location>Room 2</t:Location><t:RequiredAttendees><t:Attendee><t:Mailbox><t:EmailAddress>bob@contoso.com</t:EmailAddress></t:Mailbox></t:Attendee><t:Attendee><t:Mailbox><t:EmailAddress>outsider@fabrikam.com</t:EmailAddress></t:Mailbox></t:Attendee></t:RequiredAttendees></t:CalendarItem></m:Items></m:CreateItem>"#
+        )
+    };
+    let bob_copies = |ews: &mock_ews::MockEws| -> Vec<mock_ews::CalendarItem> {
+        ews.store()
+            .world()
+            .mailbox("bob@contoso.com")
+            .unwrap()
+            .items
+            .values()
+            .filter(|i| i.subject.contains("Planning"))
+            .map(|i| (**i).clone())
+            .collect()
+    };
+    // SendToNone: nothing reaches Bob.
+    let r = soap(
+        &ews,
+        SVC,
+        &envelope(
+            "Exchange2010_SP2",
+            Some("alice@contoso.com"),
+            &invite("SendToNone"),
+        ),
+    )
+    .await;
+    assert!(r.body.contains("NoError"), "{}", r.body);
+    assert!(bob_copies(&ews).is_empty());
+    // SendToAllAndSaveCopy: Bob gets a tentative copy with the same UID.
+    let r = soap(
+        &ews,
+        SVC,
+        &envelope(
+            "Exchange2010_SP2",
+            Some("alice@contoso.com"),
+            &invite("SendToAllAndSaveCopy"),
+        ),
+    )
+    .await;
+    let (id, _) = ids(&r.body).remove(0);
+    let (_, organizer_item, _) = ews.store().resolve(&id).unwrap();
+    let copies = bob_copies(&ews);
+    assert_eq!(copies.len(), 1);
+    assert_eq!(copies[0].uid, organizer_item.uid);
+    assert_eq!(copies[0].organizer, "alice@contoso.com");
+    assert_eq!(copies[0].status, calendar_core::FreeBusyStatus::Tentative);
+    // Moving the meeting moves Bob's copy.
+    let upd = format!(
+        r#"<m:UpdateItem ConflictResolution="AlwaysOverwrite" SendMeetingInvitationsOrCancellations="SendToAllAndSaveCopy"><m:ItemChanges><t:ItemChange><t:ItemId Id="{id}"/><t:Updates><t:SetItemField><t:FieldURI FieldURI="calendar:Start"/><t:CalendarItem><t:Start>2026-03-26T16:00:00Z</t:Start></t:CalendarItem></t:SetItemField><t:SetItemField><t:FieldURI FieldURI="calendar:End"/><t:CalendarItem><t:End>2026-03-26T17:00:00Z</t:End></t:CalendarItem></t:SetItemField></t:Updates></t:ItemChange></m:ItemChanges></m:UpdateItem>"#
+    );
+    let r = soap(
+        &ews,
+        SVC,
+        &envelope("Exchange2010_SP2", Some("alice@contoso.com"), &upd),
+    )
+    .await;
+    assert!(r.body.contains("NoError"), "{}", r.body);
+    let (new_id, _) = ids(&r.body).remove(0);
+    let copies = bob_copies(&ews);
+    assert_eq!(copies[0].start.to_rfc3339(), "2026-03-26T16:00:00+00:00");
+    assert_eq!(
+        copies[0].status,
+        calendar_core::FreeBusyStatus::Tentative,
+        "Bob's answer is kept"
+    );
+    // Deleting it cancels Bob's copy, which then blocks nothing.
+    let del = format!(
+        r#"<m:DeleteItem DeleteType="MoveToDeletedItems" SendMeetingCancellations="SendToAllAndSaveCopy"><m:ItemIds><t:ItemId Id="{new_id}"/></m:ItemIds></m:DeleteItem>"#
+    );
+    let r = soap(
+        &ews,
+        SVC,
+        &envelope("Exchange2010_SP2", Some("alice@contoso.com"), &del),
+    )
+    .await;
+    assert!(r.body.contains("NoError"), "{}", r.body);
+    let copies = bob_copies(&ews);
+    assert!(copies[0].cancelled);
+    assert_eq!(copies[0].subject, "Canceled: Planning");
+    assert_eq!(copies[0].status, calendar_core::FreeBusyStatus::Free);
+    // Bob's mailbox saw created, modified, modified in its change log.
+    let bob: Vec<_> = ews
+        .store()
+        .changes_since(0)
+        .into_iter()
+        .filter(|c| c.mailbox == "bob@contoso.com")
+        .map(|c| c.kind)
+        .collect();
+    use mock_ews::ChangeKind::*;
+    assert_eq!(bob, [Created, Modified, Modified]);
+}

@@ -501,3 +501,70 @@ async fn server_busy_from_mock_ews_is_waited_out_exactly() {
     mock.journal().waited_at_least_backoff().unwrap();
     assert!(mock.journal().retried_after_failures());
 }
+
+#[tokio::test]
+async fn the_binary_runs_against_mock_ews_and_serves_its_api() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let spec = WorldSpec::from_yaml(WORLD, "test world").unwrap();
+    let mock = MockEws::builder().world(spec).start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("engine.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[exchange]\nurl = \"{}\"\nusername = \"svc-sync\"\n[notifications]\nmode = \"pull\"\n[api]\nlisten = \"127.0.0.1:0\"\n[[users]]\nemail = \"kim@contoso.test\"\n",
+            mock.ews_url()
+        ),
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_sync-engine"))
+        .arg("--config")
+        .arg(&file)
+        .env("EWS_ENGINE_PASSWORD", "sync-pw")
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let api = loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(10), lines.next_line())
+            .await
+            .expect("the engine logs within 10 s")
+            .unwrap()
+            .expect("the engine keeps running");
+        seen.push(line.clone());
+        if let Some(addr) = line.split("API listening on ").nth(1) {
+            break addr.trim().to_string();
+        }
+    };
+    let http = sync_engine::ews::http_client_builder().build().unwrap();
+    let mut status = serde_json::Value::Null;
+    for _ in 0..200 {
+        let bytes = http
+            .get(format!("{api}/api/status"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        status = serde_json::from_slice(&bytes).unwrap();
+        if status["connection"]["fullSyncs"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status["health"], "online", "{status:#}\n{seen:#?}");
+    let bytes = http
+        .get(format!("{api}/api/users/kim@contoso.test/presence"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let users: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(users["presence"]["state"], "absent", "{users:#}");
+    child.kill().await.unwrap();
+}

@@ -568,3 +568,31 @@ async fn the_binary_runs_against_mock_ews_and_serves_its_api() {
     assert_eq!(users["presence"]["state"], "absent", "{users:#}");
     child.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_weekly_resync_runs_on_the_shared_clock() {
+    let (mock, engine, clock) =
+        start_with("[notifications]\nmode = \"pull\"\npull_interval = \"1h\"\n").await;
+    let _tasks = engine.start();
+    eventually("the first full sync", || {
+        engine.status().connection.full_syncs == 1
+    })
+    .await;
+    let finds = mock.journal().of("FindItem").len();
+    assert_eq!(
+        engine.status().connection.next_full_sync,
+        Some(clock.now() + Duration::weeks(1))
+    );
+    // A week later on the mock's clock: the engine resyncs every mailbox, and the window
+    // (and so the standup occurrences seen) moves with the clock.
+    clock.advance(Duration::weeks(1));
+    eventually("the weekly full sync", || {
+        engine.status().connection.full_syncs == 2
+    })
+    .await;
+    assert!(mock.journal().of("FindItem").len() > finds);
+    assert!(
+        kim_subjects(&engine).is_empty(),
+        "the week after has no meetings"
+    );
+}

@@ -710,6 +710,13 @@ fn start_element(
 ) -> Result<Element, ParseError> {
     let _ = reader;
     let name = start.local_name().as_ref().to_owned();
+    if name.is_empty() {
+        return Err(ParseError::Malformed {
+            line,
+            column,
+            message: "element without a name".into(),
+        });
+    }
     let mut attrs = Vec::new();
     for attr in start.attributes() {
         let attr = attr.map_err(|e| ParseError::Malformed {
@@ -1111,6 +1118,14 @@ mod tests {
         assert_eq!(p(&s).unwrap(), tree);
         let err = p("<xmlns:x/>").unwrap_err();
         assert!(matches!(err, ParseError::Malformed { .. }), "{err}");
+    }
+
+    #[test]
+    fn elements_need_a_name() {
+        // Found by the fuzz target: `<t:/>` parsed with an empty name and was written as `</>`.
+        let err = p("<a xmlns:t=\"urn:x\"><t:/></a>").unwrap_err();
+        assert!(err.to_string().contains("element without a name"), "{err}");
+        assert!(p("<a></></a>").is_err());
     }
 
     #[test]

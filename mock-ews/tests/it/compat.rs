@@ -1,4 +1,5 @@
-//! Compatibility with the real Python client exchangelib 5.6.0: version detection, a calendar
+//! Compatibility with real clients, the Python exchangelib 5.6.0 and the JavaScript
+//! ews-javascript-api 0.15.3. exchangelib: version detection, a calendar
 //! view with a recurring series (moved and deleted occurrences across DST), an all-day item,
 //! GetItem of occurrence and master, OOF get/set, impersonation denied, free/busy.
 //!
@@ -49,6 +50,60 @@ async fn exchangelib() {
         "GetUserOofSettingsRequest",
         "SetUserOofSettingsRequest",
         "GetServerTimeZones",
+        "GetUserAvailabilityRequest",
+    ] {
+        assert!(ops.iter().any(|o| o == op), "{op} missing from {ops:?}");
+    }
+}
+
+/// The same checks with ews-javascript-api 0.15.3 (the EWS Managed API's JavaScript port):
+/// `.ci/run` installs it with npm and points `EWS_KIT_NODE_PATH` at its `node_modules`.
+#[tokio::test]
+async fn ews_javascript_api() {
+    if std::env::var("EWS_KIT_COMPAT").as_deref() != Ok("1") {
+        eprintln!("skipped: set EWS_KIT_COMPAT=1 to run the ews-javascript-api compatibility test");
+        return;
+    }
+    let Ok(node_path) = std::env::var("EWS_KIT_NODE_PATH") else {
+        eprintln!(
+            "skipped: EWS_KIT_NODE_PATH (node_modules with ews-javascript-api@0.15.3) is not set"
+        );
+        return;
+    };
+    let ews = office().await;
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/compat/ews_javascript_api_compat.js");
+    let out = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(ews.ews_url())
+        .env("NODE_PATH", &node_path)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run node: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "ews-javascript-api compatibility failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains("all ews-javascript-api checks passed"),
+        "{stdout}"
+    );
+    let ops: Vec<String> = ews
+        .journal()
+        .entries()
+        .into_iter()
+        .map(|e| e.operation)
+        .collect();
+    for op in [
+        "GetFolder",
+        "FindItem",
+        "GetItem",
+        "GetUserOofSettingsRequest",
+        "SetUserOofSettingsRequest",
         "GetUserAvailabilityRequest",
     ] {
         assert!(ops.iter().any(|o| o == op), "{op} missing from {ops:?}");

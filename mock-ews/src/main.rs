@@ -17,6 +17,9 @@ struct Args {
     /// World file (YAML); an empty world when absent.
     #[arg(long)]
     world: Option<PathBuf>,
+    /// Freeze the clock at the world's `now` (it then moves only through the control API).
+    #[arg(long)]
+    frozen: bool,
 }
 
 #[tokio::main]
@@ -42,11 +45,15 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         Some(path) => WorldSpec::from_file(path)?,
         None => WorldSpec::default(),
     };
-    let ews = MockEws::builder()
-        .world(spec)
-        .listen(args.listen)
-        .start()
-        .await?;
+    let mut builder = MockEws::builder().listen(args.listen);
+    if args.frozen {
+        let now = spec
+            .now
+            .and_then(|n| n.to_utc(chrono_tz::UTC))
+            .ok_or("--frozen needs a `now:` in the world file")?;
+        builder = builder.clock(ews_clock::Clock::frozen_at(now));
+    }
+    let ews = builder.world(spec).start().await?;
     let world = ews.store().world();
     tracing::info!(
         ews = %ews.ews_url(),
@@ -55,8 +62,24 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         items = world.item_count(),
         "mock-ews listening"
     );
-    tokio::signal::ctrl_c().await?;
+    shutdown_signal().await?;
     tracing::info!("shutting down");
     ews.shutdown().await;
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM (what container runtimes and service managers send).
+async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
 }

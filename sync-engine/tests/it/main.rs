@@ -11,3 +11,4 @@ mod presence;
 mod subscriptions;
 mod support;
 mod sync;
+mod tls;

@@ -10,7 +10,7 @@ use std::path::Path;
 use calendar_core::{FreeBusyStatus, PresenceState};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
-use mock_ews::{FaultSpec, ItemSpec, OofSpec, Span, When, WorldSpec};
+use mock_ews::{FaultSpec, ItemSpec, NotifyFaultSpec, OofSpec, Span, When, WorldSpec};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use sync_engine::config::RawConfig;
@@ -101,9 +101,13 @@ pub struct Step {
     /// backOffMs: 2000 }`, optional `operation`, `mailbox`, `times` or `rate` + `seed`).
     #[serde(default)]
     pub fault: Option<FaultSpec>,
-    /// Remove every fault rule.
+    /// Remove every fault rule (EWS and notification faults).
     #[serde(default)]
     pub clear_faults: bool,
+    /// Install a mock notification fault rule (mock-ews `NotifyFaultSpec`: `fault: { kind:
+    /// streamCut }`, optional `channel`, `mailbox`, `times` or `rate` + `seed`).
+    #[serde(default)]
+    pub notify_fault: Option<NotifyFaultSpec>,
     /// Set a user's manual presence override in the engine.
     #[serde(default, rename = "override")]
     pub set_override: Option<OverrideAction>,
@@ -348,6 +352,12 @@ pub struct JournalExpect {
     /// Only requests answered with this response code (`NoError`, `ErrorServerBusy`, ...).
     #[serde(default)]
     pub code: Option<String>,
+    /// Every re-subscription of this mailbox resumed from the last watermark it was given.
+    #[serde(default)]
+    pub resumed_from_watermark: Option<String>,
+    /// Every change event of this mailbox was handed out to one of its subscriptions.
+    #[serde(default)]
+    pub no_event_lost: Option<String>,
 }
 
 /// A parsed, validated scenario.
@@ -399,6 +409,7 @@ impl Scenario {
                 s.set_oof.is_some(),
                 s.fault.is_some(),
                 s.clear_faults,
+                s.notify_fault.is_some(),
                 s.set_override.is_some(),
                 s.clear_override.is_some(),
                 s.restart_engine,
@@ -408,7 +419,7 @@ impl Scenario {
                 return Err(invalid(
                     line,
                     "one action per step (create, update, delete, set_oof, fault, clear_faults, \
-                     override, clear_override, restart_engine, sync): split it into several steps"
+                     notify_fault, override, clear_override, restart_engine, sync): split it into several steps"
                         .into(),
                 ));
             }

@@ -116,7 +116,24 @@ async fn play(scenario: &Scenario, report: &mut Report) -> Result<Vec<StepFailur
         .start()
         .await
         .map_err(|e| format!("mock-ews does not start: {e}"))?;
-    let config = engine_config(&scenario.file.engine, scenario, &mock.ews_url())?;
+    let mut raw = scenario.file.engine.clone();
+    let push = if raw.notifications.mode.as_deref() == Some("push") {
+        // The engine's push listener: a free port on loopback, named in the callback URL.
+        let probe = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .map_err(|e| format!("cannot bind a push listener: {e}"))?;
+        let addr = probe
+            .local_addr()
+            .map_err(|e| format!("cannot bind a push listener: {e}"))?;
+        raw.notifications.listen = Some(addr.to_string());
+        if raw.notifications.callback_url.is_none() {
+            raw.notifications.callback_url = Some(format!("http://{addr}/ews/notify"));
+        }
+        Some(probe)
+    } else {
+        None
+    };
+    let config = engine_config(&raw, scenario, &mock.ews_url())?;
     let mut player = Player {
         scenario,
         clock: clock.clone(),
@@ -128,7 +145,11 @@ async fn play(scenario: &Scenario, report: &mut Report) -> Result<Vec<StepFailur
         checks: 0,
         step: 0,
         line: 0,
+        push: None,
     };
+    if let Some(listener) = push {
+        player.serve_push(listener);
+    }
     player.start_engine().await;
     for (i, step) in scenario.file.steps.iter().enumerate() {
         player.step = i + 1;
@@ -143,6 +164,9 @@ async fn play(scenario: &Scenario, report: &mut Report) -> Result<Vec<StepFailur
     report.virtual_end = Some(player.clock.now());
     if let Some(mut t) = player.tasks.take() {
         t.abort();
+    }
+    if let Some((_, task)) = player.push.take() {
+        task.abort();
     }
     let failures = std::mem::take(&mut player.failures);
     player.mock.shutdown().await;
@@ -184,9 +208,23 @@ struct Player<'a> {
     checks: usize,
     step: usize,
     line: u64,
+    /// The engine's push listener (push mode): its address and server task.
+    push: Option<(std::net::SocketAddr, tokio::task::JoinHandle<()>)>,
 }
 
 impl Player<'_> {
+    /// Serves the current engine's push notification route on `listener`.
+    fn serve_push(&mut self, listener: tokio::net::TcpListener) {
+        let Ok(addr) = listener.local_addr() else {
+            return;
+        };
+        let router = sync_engine::api::push_router(self.engine.clone());
+        let task = tokio::spawn(async move {
+            // Serving ends only when the task is aborted (restart or end of scenario).
+            let _ = axum::serve(listener, router).await;
+        });
+        self.push = Some((addr, task));
+    }
     fn zone(&self) -> Tz {
         self.scenario.zone
     }
@@ -308,6 +346,13 @@ impl Player<'_> {
                 .map_err(|e| format!("fault: {e}"))?;
         } else if step.clear_faults {
             self.mock.faults().clear();
+            self.mock.notifications().faults().clear();
+        } else if let Some(f) = &step.notify_fault {
+            self.mock
+                .notifications()
+                .faults()
+                .add(f.clone())
+                .map_err(|e| format!("notify_fault: {e}"))?;
         } else if let Some(o) = &step.set_override {
             let expires = o.expires.map(|w| self.instant(w)).transpose()?;
             self.engine
@@ -330,6 +375,16 @@ impl Player<'_> {
             }
             self.settle().await;
             self.engine = new_engine(&self.config, &self.clock)?;
+            if let Some((addr, task)) = self.push.take() {
+                // The push listener goes down with the old engine and comes back on the same
+                // port (the callback URL Exchange knows) with the new one.
+                task.abort();
+                let _ = task.await;
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| format!("cannot re-bind the push listener {addr}: {e}"))?;
+                self.serve_push(listener);
+            }
             self.tasks = Some(self.engine.start());
         } else if step.sync {
             let before = self.engine.state().connection.full_syncs;
@@ -909,6 +964,42 @@ impl Player<'_> {
                 "every retry waited as asked".into(),
                 list.join("\n"),
             );
+        }
+        if let Some(m) = &j.resumed_from_watermark {
+            let v = self.mock.notifications().resume_violations(m);
+            if !v.is_empty() {
+                let list: Vec<String> = v
+                    .iter()
+                    .map(|x| {
+                        format!(
+                            "{} subscription {} started from {} instead of {}",
+                            self.show(x.at),
+                            x.subscription_id,
+                            x.got.as_deref().unwrap_or("nothing (fresh)"),
+                            x.expected
+                        )
+                    })
+                    .collect();
+                self.fail(
+                    format!("journal: {m} resumed from its last watermark"),
+                    "every re-subscription resumes".into(),
+                    list.join("\n"),
+                );
+            }
+        }
+        if let Some(m) = &j.no_event_lost {
+            let lost = self.mock.notifications().lost_events(m);
+            if !lost.is_empty() {
+                let list: Vec<String> = lost
+                    .iter()
+                    .map(|x| format!("event {} ({}) at {}", x.seq, x.kind, self.show(x.at)))
+                    .collect();
+                self.fail(
+                    format!("journal: no change event of {m} lost"),
+                    "every event handed out".into(),
+                    list.join("\n"),
+                );
+            }
         }
         if j.operation.is_none() && j.min.is_none() && j.max.is_none() {
             return;

@@ -75,6 +75,9 @@ pub struct JournalEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub impersonated: Option<String>,
     pub outcome: Outcome,
+    /// Requests of the same account for the same mailbox in the server when this one
+    /// arrived, itself included (1 = alone). 0 when it never got past authentication.
+    pub in_flight: u32,
     /// Wall time spent in the server.
     #[serde(serialize_with = "micros")]
     pub latency: StdDuration,
@@ -173,6 +176,22 @@ impl Journal {
         }
     }
 
+    /// The most requests one account had in flight at once for one mailbox (impersonated,
+    /// X-AnchorMailbox, or its own), with that mailbox. EWS.md §7.2 recommends one.
+    pub fn max_in_flight(&self) -> Option<(String, String, u32)> {
+        self.lock()
+            .iter()
+            .filter(|e| e.in_flight > 0)
+            .max_by_key(|e| e.in_flight)
+            .map(|e| {
+                (
+                    e.account.clone().unwrap_or_default(),
+                    e.impersonated.clone().unwrap_or_default(),
+                    e.in_flight,
+                )
+            })
+    }
+
     /// Checks that every request answered with a retryable failure was retried (some later
     /// request by the same account for the same operation exists).
     pub fn retried_after_failures(&self) -> bool {
@@ -204,6 +223,7 @@ mod tests {
             account: Some("svc".into()),
             impersonated: None,
             outcome,
+            in_flight: 1,
             latency: StdDuration::from_micros(10),
         }
     }

@@ -41,6 +41,7 @@ pub struct AppState {
     pub notifications: Arc<Notifications>,
     pub journal: Journal,
     pub faults: Faults,
+    pub in_flight: InFlight,
     pub max_body: usize,
     pub realm: String,
 }
@@ -52,6 +53,7 @@ impl AppState {
             store,
             journal: Journal::default(),
             faults: Faults::default(),
+            in_flight: InFlight::default(),
             max_body: DEFAULT_MAX_BODY,
             realm: "mock-ews".into(),
         }
@@ -85,6 +87,41 @@ struct Seen {
     operation: Option<String>,
     account: Option<String>,
     impersonated: Option<String>,
+    in_flight: u32,
+}
+
+/// Requests in the server per (account, mailbox), for [`Journal::max_in_flight`].
+#[derive(Debug, Default)]
+pub struct InFlight(std::sync::Mutex<std::collections::HashMap<(String, String), u32>>);
+
+/// Counts one request while alive.
+struct InFlightGuard<'a> {
+    table: &'a InFlight,
+    key: (String, String),
+}
+
+impl InFlight {
+    fn enter(&self, account: &str, mailbox: &str) -> (InFlightGuard<'_>, u32) {
+        let key = (account.to_ascii_lowercase(), mailbox.to_ascii_lowercase());
+        let mut t = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = t.entry(key.clone()).or_insert(0);
+        *n += 1;
+        let now = *n;
+        drop(t);
+        (InFlightGuard { table: self, key }, now)
+    }
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        let mut t = self.table.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = t.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                t.remove(&self.key);
+            }
+        }
+    }
 }
 
 async fn ews(state: Arc<AppState>, req: Request) -> Response {
@@ -103,6 +140,7 @@ async fn ews(state: Arc<AppState>, req: Request) -> Response {
         account: seen.account,
         impersonated: seen.impersonated,
         outcome,
+        in_flight: seen.in_flight,
         latency: started.elapsed(),
     });
     response
@@ -210,6 +248,10 @@ async fn handle(
                 .map(str::to_owned)
         })
         .or_else(|| principal.mailbox.clone());
+    let (_in_flight, n) = state
+        .in_flight
+        .enter(&principal.user, mailbox.as_deref().unwrap_or_default());
+    seen.in_flight = n;
     let mut truncate = false;
     if let Some(kind) = state.faults.check(&operation, mailbox.as_deref()) {
         let server = state.store.read(|w| w.server);

@@ -257,3 +257,32 @@ async fn faults_through_the_control_api() {
     assert_eq!(r.status, 204);
     assert!(ews.faults().list().is_empty());
 }
+
+#[tokio::test]
+async fn the_journal_counts_requests_in_flight_per_mailbox() {
+    let ews = office().await;
+    let req = envelope("Exchange2010_SP2", Some("alice@contoso.com"), GET_FOLDER);
+    soap(&ews, SVC, &req).await;
+    soap(&ews, SVC, &req).await;
+    assert_eq!(
+        ews.journal().max_in_flight().map(|m| m.2),
+        Some(1),
+        "one after the other"
+    );
+    // Hold three concurrent requests long enough to overlap (not a timing assertion: they
+    // start within microseconds of each other and each waits a second).
+    ews.faults()
+        .add(FaultSpec::next(FaultKind::Delay { ms: 1000 }, 3))
+        .unwrap();
+    let a = soap(&ews, SVC, &req);
+    let b = soap(&ews, SVC, &req);
+    let c = soap(&ews, SVC, &req);
+    let (a, b, c) = tokio::join!(a, b, c);
+    assert!([a.status, b.status, c.status].iter().all(|s| *s == 200));
+    let (account, mailbox, n) = ews.journal().max_in_flight().unwrap();
+    assert_eq!(
+        (account.as_str(), mailbox.as_str()),
+        ("svc-sync", "alice@contoso.com")
+    );
+    assert!(n >= 2, "{n} in flight");
+}

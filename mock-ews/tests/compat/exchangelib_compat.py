@@ -3,7 +3,10 @@
 Run by the Rust test `compat::exchangelib` (tests/it/compat.rs) against a server loaded with
 worlds/small-office.yaml on a frozen clock at its `now`:
 
-    python3 exchangelib_compat.py http://127.0.0.1:PORT/EWS/Exchange.asmx
+    python3 exchangelib_compat.py http://127.0.0.1:PORT/EWS/Exchange.asmx [BUILD API_VERSION]
+
+BUILD and API_VERSION are what version detection must find (default 14.3.181.6 and
+Exchange2010_SP2, the 2010 SP3 profile); the test also runs the world as Exchange 2016.
 
 Each check prints one line; any failure raises, so the exit status is the verdict.
 """
@@ -24,6 +27,8 @@ from exchangelib.errors import ErrorImpersonateUserDenied
 from exchangelib.protocol import BaseProtocol
 
 URL = sys.argv[1]
+BUILD = sys.argv[2] if len(sys.argv) > 2 else "14.3.181.6"
+API_VERSION = sys.argv[3] if len(sys.argv) > 3 else "Exchange2010_SP2"
 UTC = EWSTimeZone("UTC")
 BERLIN = EWSTimeZone("Europe/Berlin")
 
@@ -53,8 +58,8 @@ alice = account("svc-sync", "sync-pw", "alice@contoso.com")
 # 1. Version detection: 401 challenge -> Basic, ConvertId probe walks down to 2010 SP2.
 version = alice.protocol.version
 check("auth type is basic", alice.protocol.auth_type == "basic", alice.protocol.auth_type)
-check("build 14.3.181.6", str(version.build) == "14.3.181.6", str(version.build))
-check("api version Exchange2010_SP2", version.api_version == "Exchange2010_SP2", version.api_version)
+check(f"build {BUILD}", str(version.build) == BUILD, str(version.build))
+check(f"api version {API_VERSION}", version.api_version == API_VERSION, version.api_version)
 
 # 2. Calendar view with a recurring series: moved and deleted occurrences across DST.
 start = EWSDateTime(2026, 3, 23, 0, 0, tzinfo=BERLIN)

@@ -17,42 +17,67 @@ async fn exchangelib() {
         );
         return;
     }
-    let ews = office().await;
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compat/exchangelib_compat.py");
-    let python = std::env::var("EWS_KIT_PYTHON").unwrap_or_else(|_| "python3".into());
-    let out = tokio::process::Command::new(&python)
-        .arg(&script)
-        .arg(ews.ews_url())
-        .output()
-        .await
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "exchangelib compatibility failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
-    assert!(stdout.contains("all exchangelib checks passed"), "{stdout}");
-    // The journal saw what a real client does.
-    let ops: Vec<String> = ews
-        .journal()
-        .entries()
-        .into_iter()
-        .map(|e| e.operation)
-        .collect();
-    for op in [
-        "ConvertId",
-        "FindItem",
-        "GetItem",
-        "GetUserOofSettingsRequest",
-        "SetUserOofSettingsRequest",
-        "GetServerTimeZones",
-        "GetUserAvailabilityRequest",
+    // The same world as Exchange 2010 SP3 (version probe walks down from Exchange2016) and as
+    // Exchange 2016 (accepted at once).
+    for (server, build, api) in [
+        (
+            mock_ews::ServerVersion::Exchange2010Sp3,
+            "14.3.181.6",
+            "Exchange2010_SP2",
+        ),
+        (
+            mock_ews::ServerVersion::Exchange2016,
+            "15.1.2507.57",
+            "Exchange2016",
+        ),
     ] {
-        assert!(ops.iter().any(|o| o == op), "{op} missing from {ops:?}");
+        let mut spec = crate::support::example("small-office.yaml");
+        spec.server = server;
+        let now = spec.now.and_then(|n| n.to_utc(chrono_tz::UTC)).unwrap();
+        let ews = mock_ews::MockEws::builder()
+            .world(spec)
+            .clock(ews_clock::Clock::frozen_at(now))
+            .start()
+            .await
+            .unwrap();
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/compat/exchangelib_compat.py");
+        let python = std::env::var("EWS_KIT_PYTHON").unwrap_or_else(|_| "python3".into());
+        let out = tokio::process::Command::new(&python)
+            .arg(&script)
+            .arg(ews.ews_url())
+            .arg(build)
+            .arg(api)
+            .output()
+            .await
+            .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        println!("{server:?}:\n{stdout}");
+        assert!(
+            out.status.success(),
+            "exchangelib compatibility with {server:?} failed ({}):\n{stdout}\n{stderr}",
+            out.status
+        );
+        assert!(stdout.contains("all exchangelib checks passed"), "{stdout}");
+        // The journal saw what a real client does.
+        let ops: Vec<String> = ews
+            .journal()
+            .entries()
+            .into_iter()
+            .map(|e| e.operation)
+            .collect();
+        for op in [
+            "ConvertId",
+            "FindItem",
+            "GetItem",
+            "GetUserOofSettingsRequest",
+            "SetUserOofSettingsRequest",
+            "GetServerTimeZones",
+            "GetUserAvailabilityRequest",
+        ] {
+            assert!(ops.iter().any(|o| o == op), "{op} missing from {ops:?}");
+        }
     }
 }
 

@@ -5,6 +5,8 @@
 //! virtual clock is judged in virtual time. Latency is wall time measured around the handler
 //! (a monotonic `Instant`, never used by logic).
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration as StdDuration;
 
@@ -101,24 +103,39 @@ pub struct BackoffViolation {
     pub waited_ms: i64,
 }
 
+/// How many entries the journal keeps: a long-running server (the binary, `ews-kit up`)
+/// must not grow without bound; older entries are dropped and counted.
+pub const JOURNAL_LIMIT: usize = 100_000;
+
 /// The request journal. Clones share the same entries.
 #[derive(Debug, Clone, Default)]
 pub struct Journal {
-    entries: Arc<Mutex<Vec<JournalEntry>>>,
+    entries: Arc<Mutex<VecDeque<JournalEntry>>>,
+    dropped: Arc<AtomicU64>,
 }
 
 impl Journal {
-    fn lock(&self) -> MutexGuard<'_, Vec<JournalEntry>> {
+    fn lock(&self) -> MutexGuard<'_, VecDeque<JournalEntry>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn push(&self, entry: JournalEntry) {
-        self.lock().push(entry);
+        let mut entries = self.lock();
+        if entries.len() >= JOURNAL_LIMIT {
+            entries.pop_front();
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        entries.push_back(entry);
     }
 
-    /// All entries so far, oldest first.
+    /// How many of the oldest entries were dropped to stay within [`JOURNAL_LIMIT`].
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// All entries kept, oldest first.
     pub fn entries(&self) -> Vec<JournalEntry> {
-        self.lock().clone()
+        self.lock().iter().cloned().collect()
     }
 
     pub fn len(&self) -> usize {
@@ -257,6 +274,21 @@ mod tests {
         assert_eq!(v.len(), 1);
         assert_eq!((v[0].asked_ms, v[0].waited_ms), (30_000, 10_000));
         assert!(v[0].to_string().contains("FindItem by svc"), "{}", v[0]);
+    }
+
+    #[test]
+    fn the_journal_keeps_the_newest_entries() {
+        let j = Journal::default();
+        for i in 0..(JOURNAL_LIMIT + 5) {
+            j.push(entry(
+                i64::try_from(i).unwrap(),
+                "GetItem",
+                Outcome::Success,
+            ));
+        }
+        assert_eq!(j.len(), JOURNAL_LIMIT);
+        assert_eq!(j.dropped(), 5);
+        assert_eq!(j.entries()[0].at, entry(5, "GetItem", Outcome::Success).at);
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub use crate::id::{
     FolderKind, IdTarget, change_key, folder_id, item_id, occurrence_id, parse_folder_id, parse_id,
 };
 pub use crate::item::{CalendarItem, OccurrenceInfo, OccurrenceOverride, ViewEntry};
-pub use crate::journal::{BackoffViolation, Journal, JournalEntry, Outcome};
+pub use crate::journal::{BackoffViolation, JOURNAL_LIMIT, Journal, JournalEntry, Outcome};
 pub use crate::notification::{
     ActiveNotifyFault, Channel, LostEvent, NotificationEntry, Notifications, NotifyConfig,
     NotifyError, NotifyFault, NotifyFaultError, NotifyFaultSpec, NotifyFaults, Owner, PushOutcome,

@@ -101,6 +101,18 @@ pub struct SyncReport {
     pub failed: usize,
 }
 
+/// The calendar-core view of an appointment for presence. An all-day item whose creation zone
+/// is unknown keeps the exact instants Exchange sent (midnight to midnight in the zone it was
+/// created in) instead of being re-rounded to whole days of a default zone (UTC), which would
+/// stretch a Berlin all-day item over two UTC days.
+fn presence_item(a: &Appointment) -> calendar_core::BusyItem {
+    let mut item = a.busy_item();
+    if item.all_day && item.time_zone.is_none() {
+        item.all_day = false;
+    }
+    item
+}
+
 /// The engine. Cheap to clone: clones share everything.
 #[derive(Clone)]
 pub struct Engine {
@@ -814,7 +826,7 @@ impl Engine {
             .filter(|_| user.calendar_integration);
         let input = PresenceInput {
             items: mailbox
-                .map(|m| m.appointments.iter().map(Appointment::busy_item).collect())
+                .map(|m| m.appointments.iter().map(presence_item).collect())
                 .unwrap_or_default(),
             oof: mailbox.and_then(|m| m.oof.clone()).unwrap_or_default(),
             manual: state.overrides.get(&email).cloned(),

@@ -101,3 +101,38 @@ async fn clearing_an_override_restores_calendar_presence() {
             .is_err()
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_all_day_item_from_another_zone_covers_exactly_its_day() {
+    use calendar_core::FreeBusyStatus;
+    use chrono::{TimeZone, Utc};
+    // An all-day OOF item created in Berlin on 2026-03-31: Exchange sends midnight to
+    // midnight Berlin time, 2026-03-30T22:00Z to 2026-03-31T22:00Z (CEST).
+    let w = world("");
+    let start = Utc.with_ymd_and_hms(2026, 3, 30, 22, 0, 0).unwrap();
+    let mut day =
+        sync_engine::Appointment::new(start, start + Duration::days(1), FreeBusyStatus::Oof);
+    day.all_day = true;
+    w.exchange.set_appointments("kim@contoso.test", vec![day]);
+    w.engine.full_sync().await;
+    let at = |h: i64| {
+        w.clock.set(start + Duration::hours(h));
+        w.engine
+            .presence("kim@contoso.test")
+            .unwrap()
+            .presence
+            .state
+    };
+    assert_eq!(
+        at(-1),
+        PresenceState::Available,
+        "the evening before, Berlin time"
+    );
+    assert_eq!(at(1), PresenceState::Absent);
+    assert_eq!(at(23), PresenceState::Absent);
+    assert_eq!(
+        at(25),
+        PresenceState::Available,
+        "the day after has begun in Berlin"
+    );
+}

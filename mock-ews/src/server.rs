@@ -633,6 +633,8 @@ impl MockEws {
     /// checked when `self` drops at the end).
     pub async fn shutdown(mut self) {
         if let Some(tx) = self.shutdown.take() {
+            // Open GetStreamingEvents responses would hold the graceful shutdown open.
+            self.state.notifications.close_all();
             let _ = tx.send(());
         }
         if let Some(task) = self.task.take()
@@ -646,6 +648,7 @@ impl MockEws {
 impl Drop for MockEws {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
+            self.state.notifications.close_all();
             let _ = tx.send(());
         }
         // Like wiremock: unmet expectations fail the test, unless it is already failing.

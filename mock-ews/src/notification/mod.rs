@@ -340,6 +340,8 @@ pub struct Notifications {
     connections: Mutex<HashMap<String, usize>>,
     /// Bumped when a subscription ends, so open connections notice at once.
     ended: watch::Sender<u64>,
+    /// Set when the server shuts down: streams close, push senders stop.
+    closing: watch::Sender<bool>,
     /// Every subscription's scope, kept after it ends, for the conformance checks.
     history: Mutex<HashMap<String, Scope>>,
     faults: NotifyFaults,
@@ -373,6 +375,7 @@ impl Notifications {
             next_id: AtomicU64::new(1),
             connections: Mutex::new(HashMap::new()),
             ended: watch::channel(0).0,
+            closing: watch::channel(false).0,
             history: Mutex::new(HashMap::new()),
             faults: NotifyFaults::default(),
             wakers: wake::Wakers::default(),
@@ -410,6 +413,12 @@ impl Notifications {
             subscription_id: subscription_id.to_owned(),
             record,
         });
+    }
+
+    /// Ends every open GetStreamingEvents response (with `Closed`) and stops the push
+    /// senders: the server is shutting down.
+    pub fn close_all(&self) {
+        self.closing.send_replace(true);
     }
 
     /// Ids of the subscriptions that still deliver.

@@ -235,6 +235,7 @@ async fn sender(weak: Weak<Notifications>, id: String) {
     };
     let changes = n.waker(&[mailbox]);
     let mut ended = n.ended.subscribe();
+    let mut closing = n.closing.subscribe();
     let first_retry = n.config.push_first_retry;
     let timeout = n.config.push_timeout;
     drop(n);
@@ -256,6 +257,7 @@ async fn sender(weak: Weak<Notifications>, id: String) {
             drop(n);
             tokio::select! {
                 () = changes.notified(), if failing.is_none() => {}
+                _ = async { closing.wait_for(|c| *c).await.is_ok() } => return,
                 r = ended.changed() => if r.is_err() { return },
                 () = clock.sleep_until(wake) => {}
             }

@@ -291,6 +291,7 @@ async fn serve(
     let keepalive = notifications.config.streaming_keepalive;
     let changes = notifications.waker(&notifications.mailboxes_of(&claim.ids));
     let mut ended = notifications.ended.subscribe();
+    let mut closing = notifications.closing.subscribe();
     let started = clock.now();
     let deadline = started + timeout;
     let mut live = claim.ids.clone();
@@ -412,6 +413,7 @@ async fn serve(
         let wake: DateTime<Utc> = deadline.min(last_sent + keepalive);
         tokio::select! {
             () = changes.notified() => {}
+            _ = async { closing.wait_for(|c| *c).await.is_ok() } => break,
             r = ended.changed() => if r.is_err() { break },
             () = clock.sleep_until(wake) => {
                 let now = clock.now();

@@ -383,3 +383,25 @@ async fn unknown_pull_and_expired_ids_are_refused() {
     assert_eq!(r.status, 500, "{}", r.body);
     assert!(r.body.contains("ErrorSchemaValidation"), "{}", r.body);
 }
+
+#[tokio::test(start_paused = true)]
+async fn shutting_the_server_down_closes_open_streams() {
+    let ews = office_running().await;
+    let (id, _) = subscribe(&ews, SVC, Some(BOB), &streaming_request()).await;
+    let mut s = Stream::open(&ews, BOB, &[&id], 30).await;
+    assert_eq!(
+        connection_status(&s.next().await.unwrap()).as_deref(),
+        Some("OK")
+    );
+    let clock = ews.clock().clone();
+    let at = clock.now();
+    // Graceful shutdown waits for open responses: without closing the stream it would only
+    // return after the 30-minute ConnectionTimeout (virtual time would jump there).
+    ews.shutdown().await;
+    assert_eq!(clock.now(), at);
+    assert_eq!(
+        connection_status(&s.next().await.unwrap()).as_deref(),
+        Some("Closed")
+    );
+    assert_eq!(s.next().await, None);
+}

@@ -318,18 +318,6 @@ pub fn server_version(
     }
 }
 
-/// `t:Value Name="…"` pairs under a `MessageXml` (either namespace).
-fn message_xml_value<'a>(parent: &'a Element, name: &str) -> Option<&'a str> {
-    let xml = parent
-        .children
-        .iter()
-        .find(|c| c.name == "MessageXml" && matches!(c.ns, Ns::Messages | Ns::Types))?;
-    xml.children
-        .iter()
-        .find(|v| v.name == "Value" && v.attr("Name") == Some(name))
-        .map(Element::trimmed_text)
-}
-
 fn back_off(value: Option<&str>) -> Duration {
     let ms = value
         .and_then(|v| v.trim().parse::<i64>().ok())
@@ -389,70 +377,62 @@ pub fn code_error(
     }
 }
 
-/// The error a SOAP fault carries: `detail/e:ResponseCode` (or the faultcode's local
-/// part), `BackOffMilliseconds` from `detail/t:MessageXml`.
+/// The error a SOAP fault carries (read by ews-proto): `detail/e:ResponseCode`, else the
+/// faultcode's local part, and `BackOffMilliseconds` from `detail/t:MessageXml`.
 pub fn fault_error(
     operation: &'static str,
     mailbox: Option<&str>,
     fault: &Element,
 ) -> ExchangeError {
-    let text = |name: &str| {
-        fault
-            .children
-            .iter()
-            .find(|c| c.name == name)
-            .map(|c| c.trimmed_text().to_string())
+    let fault = match ews_proto::SoapFault::from_xml(fault) {
+        Ok(f) => f,
+        Err(e) => return malformed(operation, format!("unreadable SOAP fault: {e}")),
     };
-    let faultstring = text("faultstring").unwrap_or_default();
-    let detail = fault.children.iter().find(|c| c.name == "detail");
-    let detail_code = detail.and_then(|d| {
-        d.children
-            .iter()
-            .find(|c| c.name == "ResponseCode")
-            .map(|c| c.trimmed_text().to_string())
-    });
-    let faultcode = text("faultcode").unwrap_or_default();
-    let local_faultcode = faultcode.rsplit(':').next().unwrap_or("").to_string();
-    let code = match detail_code {
-        Some(code) if !code.is_empty() => code,
-        _ if local_faultcode.starts_with("Error") => local_faultcode,
+    let text = fault.fault_string.trim().to_string();
+    let code = if fault.response_code.is_some() || !fault.soap_fault_code {
+        fault.code().as_str().to_string()
+    } else if text.contains("AccessDenied") || text.contains("not mailbox owner") {
         // A bare soap:Client/soap:Server fault: recognise access problems by their text.
-        _ if faultstring.contains("AccessDenied") || faultstring.contains("not mailbox owner") => {
-            "ErrorAccessDenied".to_string()
-        }
-        _ => format!("SoapFault({faultcode})"),
+        "ErrorAccessDenied".to_string()
+    } else {
+        format!("SoapFault({})", fault.fault_code)
     };
-    let back_off_ms = detail.and_then(|d| message_xml_value(d, "BackOffMilliseconds"));
-    code_error(operation, mailbox, &code, &faultstring, back_off_ms)
+    let back_off = fault
+        .message_xml
+        .as_ref()
+        .and_then(|x| x.get("BackOffMilliseconds"));
+    code_error(operation, mailbox, &code, &text, back_off)
 }
 
-/// Checks a `ResponseMessage`-shaped element; an Error class becomes its error. Warnings
-/// pass (their payload is valid).
-pub fn check_message(
+/// The error an Error-class status carries (warnings pass: their payload is valid).
+/// `ErrorInternalServerError` may wrap the real code; an inner `ErrorServerBusy` is
+/// throttling.
+pub fn status_error(
     operation: &'static str,
     mailbox: Option<&str>,
-    message: &Element,
+    status: &ews_proto::ResponseStatus,
 ) -> Result<(), ExchangeError> {
-    if message.attr("ResponseClass") != Some("Error") {
+    if status.class != ews_proto::ResponseClass::Error {
         return Ok(());
     }
-    let code = message
-        .text_of(&Ns::Messages, "ResponseCode")
+    let xml = status.message_xml.as_ref();
+    let mut code = status
+        .code
+        .as_ref()
+        .map(|c| c.as_str().to_string())
+        .unwrap_or_default();
+    let mut text = status
+        .message_text
+        .as_deref()
         .unwrap_or("")
-        .trim();
-    let text = message
-        .text_of(&Ns::Messages, "MessageText")
-        .unwrap_or("")
-        .trim();
-    let mut code = code.to_string();
-    let mut text = text.to_string();
-    // ErrorInternalServerError may wrap the real code (an inner ErrorServerBusy is throttling).
+        .trim()
+        .to_string();
     if code == "ErrorInternalServerError"
-        && let Some(inner) = message_xml_value(message, "InnerErrorResponseCode")
+        && let Some(inner) = xml.and_then(|x| x.get("InnerErrorResponseCode"))
     {
-        code = inner.to_string();
-        if let Some(inner_text) = message_xml_value(message, "InnerErrorMessageText") {
-            text = inner_text.to_string();
+        code = inner.trim().to_string();
+        if let Some(inner_text) = xml.and_then(|x| x.get("InnerErrorMessageText")) {
+            text = inner_text.trim().to_string();
         }
     }
     Err(code_error(
@@ -460,8 +440,19 @@ pub fn check_message(
         mailbox,
         &code,
         &text,
-        message_xml_value(message, "BackOffMilliseconds"),
+        xml.and_then(|x| x.get("BackOffMilliseconds")),
     ))
+}
+
+/// Checks a `ResponseMessage`-shaped element (see [`status_error`]).
+pub fn check_message(
+    operation: &'static str,
+    mailbox: Option<&str>,
+    message: &Element,
+) -> Result<(), ExchangeError> {
+    let status = ews_proto::ResponseStatus::from_xml(message)
+        .map_err(|e| malformed(operation, e.to_string()))?;
+    status_error(operation, mailbox, &status)
 }
 
 /// The single `*ResponseMessage` of a `ResponseMessages` response.
@@ -512,72 +503,76 @@ fn boolean(text: Option<&str>) -> bool {
     matches!(text.map(str::trim), Some("true" | "1"))
 }
 
-/// One page of a `FindItem` `CalendarView`: the items and whether the page reached the end
-/// of the view (`IncludesLastItemInRange`).
+/// One page of a `FindItem` `CalendarView` (read by ews-proto): the items and whether the
+/// page reached the end of the view (`IncludesLastItemInRange`).
 pub fn parse_calendar_view(
     mailbox: &str,
     bytes: &[u8],
 ) -> Result<(Vec<Appointment>, bool), ExchangeError> {
     const OP: &str = "FindItem";
     let envelope = parse_envelope(OP, Some(mailbox), bytes)?;
-    let message = only_message(OP, &envelope.body)?;
-    check_message(OP, Some(mailbox), message)?;
+    let response =
+        ews_proto::Responses::<ews_proto::calendar::FindItemResult>::from_xml(&envelope.body)
+            .map_err(|e| malformed(OP, e.to_string()))?;
+    let message = response
+        .messages
+        .into_iter()
+        .next()
+        .ok_or_else(|| malformed(OP, "FindItemResponse has no message"))?;
+    status_error(OP, Some(mailbox), &message.status)?;
     let root = message
-        .child(&Ns::Messages, "RootFolder")
+        .payload
+        .root_folder
         .ok_or_else(|| malformed(OP, "FindItemResponseMessage has no RootFolder"))?;
-    let complete = match root.attr("IncludesLastItemInRange").map(str::trim) {
-        Some("false") => false,
-        Some("true") | None => true,
-        Some(other) => {
-            return Err(malformed(OP, format!("IncludesLastItemInRange `{other}`")));
-        }
-    };
-    let Some(items) = root.child(&Ns::Types, "Items") else {
-        return Ok((Vec::new(), complete));
-    };
+    let complete = root.includes_last_item_in_range.unwrap_or(true);
     let mut out = Vec::new();
-    for item in &items.children {
-        if item.ns != Ns::Types {
+    for item in root.items {
+        let ews_proto::Item::Calendar(item) = item else {
             continue;
-        }
-        let start = parse_time(
-            OP,
-            item.required_text(&Ns::Types, "Start")
-                .map_err(|e| malformed(OP, e.to_string()))?,
-        )?;
-        let end = parse_time(
-            OP,
-            item.required_text(&Ns::Types, "End")
-                .map_err(|e| malformed(OP, e.to_string()))?,
-        )?;
-        let show_as = match item.text_of(&Ns::Types, "LegacyFreeBusyStatus") {
-            Some(s) => status(OP, s)?,
-            None => FreeBusyStatus::Busy,
         };
-        let sensitivity = item.text_of(&Ns::Types, "Sensitivity").map(str::trim);
-        out.push(Appointment {
-            id: item
-                .child(&Ns::Types, "ItemId")
-                .and_then(|i| i.attr("Id"))
-                .map(str::to_string),
-            subject: item
-                .text_of(&Ns::Types, "Subject")
-                .map(|s| s.trim().to_string()),
-            location: item
-                .text_of(&Ns::Types, "Location")
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_string),
-            start,
-            end,
-            status: show_as,
-            all_day: boolean(item.text_of(&Ns::Types, "IsAllDayEvent")),
-            cancelled: boolean(item.text_of(&Ns::Types, "IsCancelled")),
-            private: matches!(sensitivity, Some("Private" | "Confidential")),
-            time_zone: None,
-        });
+        out.push(appointment(OP, &item)?);
     }
     Ok((out, complete))
+}
+
+/// The engine's view of a calendar item.
+fn appointment(
+    operation: &'static str,
+    item: &ews_proto::CalendarItem,
+) -> Result<Appointment, ExchangeError> {
+    use ews_proto::item::{LegacyFreeBusyStatus as L, Sensitivity};
+    let instant = |t: &Option<ews_proto::EwsDateTime>, name: &str| {
+        t.as_ref()
+            .and_then(|t| t.instant_in(&Utc))
+            .ok_or_else(|| malformed(operation, format!("CalendarItem without a usable {name}")))
+    };
+    Ok(Appointment {
+        id: item.item_id.as_ref().map(|i| i.id.clone()),
+        subject: item.subject.as_ref().map(|s| s.trim().to_string()),
+        location: item
+            .location
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
+        start: instant(&item.start, "Start")?,
+        end: instant(&item.end, "End")?,
+        status: match item.legacy_free_busy_status {
+            Some(L::Free) => FreeBusyStatus::Free,
+            Some(L::Tentative) => FreeBusyStatus::Tentative,
+            Some(L::Busy) | None => FreeBusyStatus::Busy,
+            Some(L::Oof) => FreeBusyStatus::Oof,
+            Some(L::WorkingElsewhere) => FreeBusyStatus::WorkingElsewhere,
+            Some(L::NoData) => FreeBusyStatus::NoData,
+        },
+        all_day: item.is_all_day_event.unwrap_or(false),
+        cancelled: item.is_cancelled.unwrap_or(false),
+        private: matches!(
+            item.sensitivity,
+            Some(Sensitivity::Private | Sensitivity::Confidential)
+        ),
+        time_zone: None,
+    })
 }
 
 /// A `GetUserOofSettings` answer.

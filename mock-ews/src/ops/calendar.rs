@@ -471,14 +471,14 @@ pub(crate) fn resolve_item(
             Ok((mb, item, Target::Occurrence(occ.start)))
         }
         ItemRef::RecurringMaster { occurrence_id, .. } => {
-            let (mb, item, t) = lookup(occurrence_id)?;
+            // Either an occurrence id or the master's own id names the series.
+            let (mb, item, _) = lookup(occurrence_id)?;
             if item.recurrence.is_none() {
                 return Err(MsgError::new(
                     "ErrorCalendarCannotUseIdForRecurringMasterId",
                     "The Id of a single item cannot be used as an occurrence id.",
                 ));
             }
-            let _ = t;
             Ok((mb, item, Target::Item))
         }
     }

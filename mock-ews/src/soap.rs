@@ -1,8 +1,9 @@
 //! Writing whole EWS replies: normal responses (with `ServerVersionInfo`) and SOAP faults.
 //!
-//! ews-proto has no fault writer yet, so faults are written here with its [`Writer`], in the
-//! shape of the real Exchange 2010 SP2 fault (EWS.md §1.6): `faultcode` `a:<Code>` in the
-//! types namespace, `detail/e:ResponseCode`, `e:Message`, optional `t:MessageXml`.
+//! Faults are ews-proto's `SoapFault` in the shape of the real Exchange 2010 SP2 fault
+//! (EWS.md §1.6): `faultcode` `a:<Code>` in the types namespace, `detail/e:ResponseCode`,
+//! `e:Message`, optional `t:MessageXml`; this module keeps the small builder the operations
+//! use and the HTTP side (status 500, content type).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -41,37 +42,26 @@ impl SoapFault {
             .and_then(|(_, v)| v.parse().ok())
     }
 
-    /// The fault document.
+    /// The fault document: ews-proto's fault in a header-less envelope, as Exchange sends.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut w = Writer::new();
-        w.start(&Ns::Soap, "Envelope", &[]);
-        w.start(&Ns::Soap, "Body", &[]);
-        w.start(&Ns::Soap, "Fault", &[]);
-        // `faultcode` is unqualified and carries its own `xmlns:a` for the QName's prefix.
-        w.start(
-            &Ns::None,
-            "faultcode",
-            &[("xmlns:a", ews_proto::xml::TYPES_NS)],
+        let mut fault = ews_proto::SoapFault::new(
+            ews_proto::ResponseCode::parse(&self.code),
+            self.message.clone(),
         );
-        w.text(&format!("a:{}", self.code));
-        w.end();
-        w.leaf_with_attrs(
-            &Ns::None,
-            "faultstring",
-            &[("xml:lang", "en-US")],
-            &self.message,
-        );
-        w.start(&Ns::None, "detail", &[]);
-        w.leaf(&Ns::Errors, "ResponseCode", &self.code);
-        w.leaf(&Ns::Errors, "Message", &self.message);
         if !self.values.is_empty() {
-            w.start(&Ns::Types, "MessageXml", &[]);
-            for (k, v) in &self.values {
-                w.leaf_with_attrs(&Ns::Types, "Value", &[("Name", k)], v);
-            }
-            w.end();
+            fault = fault.with_message_xml(ews_proto::MessageXml {
+                values: self
+                    .values
+                    .iter()
+                    .map(|(name, value)| ews_proto::error::MessageValue {
+                        name: name.clone(),
+                        value: value.clone(),
+                    })
+                    .collect(),
+                other: Vec::new(),
+            });
         }
-        w.into_bytes()
+        ews_proto::write_envelope("s", &Headers::default(), |w| fault.write(w))
     }
 }
 

@@ -482,23 +482,6 @@ pub fn parse_time(operation: &'static str, text: &str) -> Result<DateTime<Utc>, 
         .map_err(|_| malformed(operation, format!("`{text}` is not a date-time")))
 }
 
-fn status(operation: &'static str, text: &str) -> Result<FreeBusyStatus, ExchangeError> {
-    Ok(match text.trim() {
-        "Free" => FreeBusyStatus::Free,
-        "Tentative" => FreeBusyStatus::Tentative,
-        "Busy" => FreeBusyStatus::Busy,
-        "OOF" => FreeBusyStatus::Oof,
-        "WorkingElsewhere" => FreeBusyStatus::WorkingElsewhere,
-        "NoData" => FreeBusyStatus::NoData,
-        other => {
-            return Err(malformed(
-                operation,
-                format!("unknown free/busy status `{other}`"),
-            ));
-        }
-    })
-}
-
 fn boolean(text: Option<&str>) -> bool {
     matches!(text.map(str::trim), Some("true" | "1"))
 }
@@ -575,83 +558,82 @@ fn appointment(
     })
 }
 
-/// A `GetUserOofSettings` answer.
+/// A `GetUserOofSettings` answer (read by ews-proto). Its times are UTC (written without a
+/// zone by Exchange).
 pub fn parse_oof(mailbox: &str, bytes: &[u8]) -> Result<OofSettings, ExchangeError> {
     const OP: &str = "GetUserOofSettings";
     let envelope = parse_envelope(OP, Some(mailbox), bytes)?;
-    let body = &envelope.body;
-    let message = body
-        .child(&Ns::Messages, "ResponseMessage")
-        .ok_or_else(|| malformed(OP, "no ResponseMessage"))?;
-    check_message(OP, Some(mailbox), message)?;
-    let settings = body
-        .child(&Ns::Types, "OofSettings")
+    let response = ews_proto::oof::GetUserOofSettingsResponse::from_xml(&envelope.body)
+        .map_err(|e| malformed(OP, e.to_string()))?;
+    status_error(OP, Some(mailbox), &response.status)?;
+    let settings = response
+        .oof_settings
         .ok_or_else(|| malformed(OP, "no OofSettings"))?;
-    let state = match settings.text_of(&Ns::Types, "OofState").map(str::trim) {
-        Some("Disabled") => OofState::Disabled,
-        Some("Enabled") => OofState::Enabled,
-        Some("Scheduled") => OofState::Scheduled,
-        other => return Err(malformed(OP, format!("OofState {other:?}"))),
-    };
-    let window = match settings.child(&Ns::Types, "Duration") {
-        Some(d) => {
-            let get = |name: &str| {
-                d.text_of(&Ns::Types, name)
-                    .ok_or_else(|| malformed(OP, format!("Duration has no {name}")))
-                    .and_then(|t| parse_time(OP, t))
-            };
-            Some(OofWindow {
-                start: get("StartTime")?,
-                end: get("EndTime")?,
-            })
-        }
+    let window = match &settings.duration {
+        Some(d) => Some(OofWindow {
+            start: d
+                .start_time
+                .instant_in(&Utc)
+                .ok_or_else(|| malformed(OP, "unusable Duration/StartTime"))?,
+            end: d
+                .end_time
+                .instant_in(&Utc)
+                .ok_or_else(|| malformed(OP, "unusable Duration/EndTime"))?,
+        }),
         None => None,
     };
-    let reply = |name: &str| {
-        settings
-            .child(&Ns::Types, name)
-            .and_then(|r| r.text_of(&Ns::Types, "Message"))
-            .unwrap_or("")
-            .to_string()
+    let reply = |r: &Option<ews_proto::oof::ReplyBody>| {
+        r.as_ref().map(|r| r.message.clone()).unwrap_or_default()
     };
     Ok(OofSettings {
-        state,
+        state: match settings.oof_state {
+            ews_proto::oof::OofState::Disabled => OofState::Disabled,
+            ews_proto::oof::OofState::Enabled => OofState::Enabled,
+            ews_proto::oof::OofState::Scheduled => OofState::Scheduled,
+        },
         window,
-        internal_reply: reply("InternalReply"),
-        external_reply: reply("ExternalReply"),
+        internal_reply: reply(&settings.internal_reply),
+        external_reply: reply(&settings.external_reply),
     })
 }
 
-/// A `GetUserAvailability` answer for one mailbox: its events (start, end, show-as only).
+/// A `GetUserAvailability` answer for one mailbox (read by ews-proto): its events (start,
+/// end, show-as only; any details a server adds are dropped). Times are in the request's
+/// zone, which we ask to be UTC.
 pub fn parse_availability(mailbox: &str, bytes: &[u8]) -> Result<Vec<Appointment>, ExchangeError> {
+    use ews_proto::item::LegacyFreeBusyStatus as L;
     const OP: &str = "GetUserAvailability";
     let envelope = parse_envelope(OP, Some(mailbox), bytes)?;
-    let response = envelope
-        .body
-        .child(&Ns::Messages, "FreeBusyResponseArray")
-        .and_then(|a| a.child(&Ns::Messages, "FreeBusyResponse"))
-        .ok_or_else(|| malformed(OP, "no FreeBusyResponseArray/FreeBusyResponse"))?;
-    let message = response
-        .child(&Ns::Messages, "ResponseMessage")
-        .ok_or_else(|| malformed(OP, "FreeBusyResponse has no ResponseMessage"))?;
-    check_message(OP, Some(mailbox), message)?;
-    let Some(events) = response
-        .child(&Ns::Messages, "FreeBusyView")
-        .and_then(|v| v.child(&Ns::Types, "CalendarEventArray"))
-    else {
-        return Ok(Vec::new());
-    };
+    let response = ews_proto::availability::GetUserAvailabilityResponse::from_xml(&envelope.body)
+        .map_err(|e| malformed(OP, e.to_string()))?;
+    let first = response
+        .free_busy_responses
+        .into_iter()
+        .next()
+        .ok_or_else(|| malformed(OP, "no FreeBusyResponse"))?;
+    status_error(OP, Some(mailbox), &first.status)?;
+    let events = first
+        .view
+        .and_then(|v| v.calendar_events)
+        .unwrap_or_default();
     events
-        .children_named(&Ns::Types, "CalendarEvent")
+        .iter()
         .map(|e| {
-            let text = |name: &str| {
-                e.text_of(&Ns::Types, name)
-                    .ok_or_else(|| malformed(OP, format!("CalendarEvent has no {name}")))
+            let at = |t: &ews_proto::EwsDateTime, name: &str| {
+                t.instant_in(&Utc)
+                    .ok_or_else(|| malformed(OP, format!("unusable CalendarEvent {name}")))
             };
             Ok(Appointment::new(
-                parse_time(OP, text("StartTime")?)?,
-                parse_time(OP, text("EndTime")?)?,
-                status(OP, text("BusyType")?)?,
+                at(&e.start_time, "StartTime")?,
+                at(&e.end_time, "EndTime")?,
+                match e.busy_type {
+                    L::Free => FreeBusyStatus::Free,
+                    L::Tentative => FreeBusyStatus::Tentative,
+                    L::Busy => FreeBusyStatus::Busy,
+                    L::Oof => FreeBusyStatus::Oof,
+                    L::WorkingElsewhere => FreeBusyStatus::WorkingElsewhere,
+                    L::NoData => FreeBusyStatus::NoData,
+                },
             ))
         })
         .collect()

@@ -62,8 +62,6 @@ pub(crate) struct Messages {
     w: Writer,
     op: String,
     first_error: Option<String>,
-    /// Whether `ResponseMessages` wraps the messages (false for the OOF operations).
-    wrapped: bool,
 }
 
 impl Messages {
@@ -76,28 +74,11 @@ impl Messages {
             w,
             op: op.to_owned(),
             first_error: None,
-            wrapped: true,
-        }
-    }
-
-    /// Opens `m:<op>Response` with a single unwrapped `m:ResponseMessage` to follow.
-    pub(crate) fn unwrapped(server: ServerVersion, op: &str) -> Self {
-        let mut w = open_response(server);
-        w.start(&Ns::Messages, &format!("{op}Response"), &[]);
-        Messages {
-            w,
-            op: op.to_owned(),
-            first_error: None,
-            wrapped: false,
         }
     }
 
     fn element(&self) -> String {
-        if self.wrapped {
-            format!("{}ResponseMessage", self.op)
-        } else {
-            "ResponseMessage".to_owned()
-        }
+        format!("{}ResponseMessage", self.op)
     }
 
     /// A `Success` message followed by `payload`.
@@ -135,16 +116,6 @@ impl Messages {
         }
         payload(w);
         w.end();
-    }
-
-    /// Access to the writer after the messages (for trailing elements such as
-    /// `m:AllowExternalOof`); closes `ResponseMessages` first when wrapped.
-    pub(crate) fn after_messages(&mut self) -> &mut Writer {
-        if self.wrapped {
-            self.w.end();
-            self.wrapped = false;
-        }
-        &mut self.w
     }
 
     pub(crate) fn finish(self) -> Reply {

@@ -14,7 +14,6 @@ mod meeting;
 mod notification;
 mod oof;
 mod sync;
-mod time;
 mod time_zones;
 mod write;
 
@@ -164,15 +163,16 @@ pub(crate) fn dispatch(
 }
 
 fn run(ctx: &Ctx<'_>, operation: &str) -> Reply {
-    match operation {
-        "ConvertId" => return convert_id::convert_id(ctx),
-        "GetUserOofSettingsRequest" => return oof::get(ctx),
-        "SetUserOofSettingsRequest" => return oof::set(ctx),
-        _ => {}
+    // Written here rather than with ews-proto's ConvertIdResponse, whose m:AlternateId has
+    // no `xsi:type="t:AlternateIdType"` (Exchange writes it; the Managed API dispatches on it).
+    if operation == "ConvertId" {
+        return convert_id::convert_id(ctx);
     }
     let body = normalize_booleans(&ctx.envelope.body);
     match Request::from_xml(&body) {
         Ok(Request::GetFolder(r)) => calendar::get_folder(ctx, &r),
+        Ok(Request::GetUserOofSettings(r)) => oof::get(ctx, &r),
+        Ok(Request::SetUserOofSettings(r)) => oof::set(ctx, &r),
         Ok(Request::FindItem(r)) => calendar::find_item(ctx, &r),
         Ok(Request::GetItem(r)) => calendar::get_item(ctx, &r),
         Ok(Request::GetUserAvailability(r)) => availability::get_user_availability(ctx, &r),

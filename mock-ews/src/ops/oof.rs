@@ -1,51 +1,46 @@
-//! GetUserOofSettings / SetUserOofSettings (EWS.md §4): a single unwrapped
-//! `m:ResponseMessage`, `t:OofSettings` in the types namespace, `m:AllowExternalOof` after it.
+//! GetUserOofSettings / SetUserOofSettings (EWS.md §4), read and written with ews-proto's
+//! OOF types: a single unwrapped `m:ResponseMessage`, `t:OofSettings`, `m:AllowExternalOof`.
 //!
 //! Only the mailbox owner (or a caller impersonating it) may read or set OOF; anyone else gets
 //! an `ErrorAccessDenied` fault, as Exchange answers "User is not mailbox owner".
 
 use chrono::{DateTime, Duration, Utc};
-use ews_proto::{Element, Ns, Writer};
+use ews_proto::oof::{
+    ExternalAudience, GetUserOofSettings, GetUserOofSettingsResponse, OofDuration,
+    OofSettings as WireOof, OofState as WireState, ReplyBody, SetUserOofSettings,
+    SetUserOofSettingsResponse,
+};
+use ews_proto::{EwsDateTime, ResponseStatus, Writer};
 
-use crate::ops::common::{Messages, MsgError};
-use crate::ops::time::{format_utc, parse_datetime};
+use crate::journal::Outcome;
+use crate::ops::calendar::status;
+use crate::ops::common::MsgError;
 use crate::ops::{Ctx, Reply};
-use crate::soap::SoapFault;
+use crate::soap::{SoapFault, open_response};
 use crate::spec::{Audience, OofState};
 use crate::world::{DelegateRight, OofSettings};
 
-fn mailbox_address(body: &Element) -> Option<String> {
-    body.child(&Ns::Types, "Mailbox")
-        .and_then(|m| m.text_of(&Ns::Types, "Address"))
-        .map(|s| s.trim().to_owned())
-}
-
-/// Checks that the caller owns the mailbox; returns its key.
-fn owner_check(ctx: &Ctx<'_>, address: Option<String>, op: &'static str) -> Result<String, Reply> {
-    let Some(address) = address.filter(|a| !a.is_empty()) else {
-        return Err(Reply::Fault(SoapFault::new(
+/// Checks that the caller owns the mailbox; returns its key, or the error message.
+fn owner_check(ctx: &Ctx<'_>, address: &str) -> Result<String, Result<MsgError, SoapFault>> {
+    let address = address.trim();
+    if address.is_empty() {
+        return Err(Err(SoapFault::new(
             "ErrorInvalidRequest",
-            format!("The request is invalid: {op} needs t:Mailbox/t:Address."),
+            "The request is invalid: t:Mailbox/t:Address is empty.",
         )));
-    };
-    let exists = ctx.store.read(|w| w.mailbox(&address).is_some());
-    if !exists {
-        let mut out = Messages::unwrapped(ctx.server, op);
-        out.error(
-            &MsgError::new(
-                "ErrorNonExistentMailbox",
-                "The SMTP address has no mailbox associated with it.",
-            )
-            .with_value("SmtpAddress", address),
-            |_| {},
-        );
-        return Err(out.finish());
+    }
+    if ctx.store.read(|w| w.mailbox(address).is_none()) {
+        return Err(Ok(MsgError::new(
+            "ErrorNonExistentMailbox",
+            "The SMTP address has no mailbox associated with it.",
+        )
+        .with_value("SmtpAddress", address)));
     }
     let right = ctx
         .store
-        .read(|w| w.right(ctx.principal, ctx.acting_as.as_deref(), &address));
+        .read(|w| w.right(ctx.principal, ctx.acting_as.as_deref(), address));
     if right != DelegateRight::Owner {
-        return Err(Reply::Fault(SoapFault::new(
+        return Err(Err(SoapFault::new(
             "ErrorAccessDenied",
             "Access is denied. Check credentials and try again: user is not the mailbox owner.",
         )));
@@ -53,131 +48,115 @@ fn owner_check(ctx: &Ctx<'_>, address: Option<String>, op: &'static str) -> Resu
     Ok(address.to_ascii_lowercase())
 }
 
-fn state_str(s: OofState) -> &'static str {
-    match s {
-        OofState::Disabled => "Disabled",
-        OofState::Enabled => "Enabled",
-        OofState::Scheduled => "Scheduled",
+fn written(ctx: &Ctx<'_>, outcome: Outcome, write: impl FnOnce(&mut Writer)) -> Reply {
+    let mut w = open_response(ctx.server);
+    write(&mut w);
+    Reply::Body {
+        bytes: w.into_bytes(),
+        outcome,
     }
 }
 
-fn audience_str(a: Audience) -> &'static str {
-    match a {
-        Audience::None => "None",
-        Audience::Known => "Known",
-        Audience::All => "All",
+fn outcome_of(s: &ResponseStatus) -> Outcome {
+    match &s.code {
+        Some(c) if !s.is_success() => Outcome::Error {
+            code: c.as_str().to_owned(),
+        },
+        _ => Outcome::Success,
     }
 }
 
-fn write_settings(w: &mut Writer, oof: &OofSettings, now: DateTime<Utc>) {
-    w.start(&Ns::Types, "OofSettings", &[]);
-    w.leaf(&Ns::Types, "OofState", state_str(oof.state));
-    w.leaf(&Ns::Types, "ExternalAudience", audience_str(oof.audience));
+fn to_wire(oof: &OofSettings, now: DateTime<Utc>) -> WireOof {
     // Exchange always returns a Duration; without a stored one it is "today".
     let start = oof.start.unwrap_or(now);
     let end = oof.end.unwrap_or(now + Duration::days(1));
-    w.start(&Ns::Types, "Duration", &[]);
-    w.leaf(&Ns::Types, "StartTime", &format_utc(start));
-    w.leaf(&Ns::Types, "EndTime", &format_utc(end));
-    w.end();
-    for (name, text) in [
-        ("InternalReply", &oof.internal),
-        ("ExternalReply", &oof.external),
-    ] {
-        w.start(&Ns::Types, name, &[]);
-        w.leaf(&Ns::Types, "Message", text);
-        w.end();
+    WireOof {
+        oof_state: match oof.state {
+            OofState::Disabled => WireState::Disabled,
+            OofState::Enabled => WireState::Enabled,
+            OofState::Scheduled => WireState::Scheduled,
+        },
+        external_audience: match oof.audience {
+            Audience::None => ExternalAudience::None,
+            Audience::Known => ExternalAudience::Known,
+            Audience::All => ExternalAudience::All,
+        },
+        duration: Some(OofDuration {
+            start_time: EwsDateTime::utc(start),
+            end_time: EwsDateTime::utc(end),
+        }),
+        internal_reply: Some(ReplyBody {
+            message: oof.internal.clone(),
+            lang: None,
+        }),
+        external_reply: Some(ReplyBody {
+            message: oof.external.clone(),
+            lang: None,
+        }),
+        other: Vec::new(),
     }
-    w.end();
 }
 
-pub(crate) fn get(ctx: &Ctx<'_>) -> Reply {
-    let op = "GetUserOofSettings";
-    let key = match owner_check(ctx, mailbox_address(&ctx.envelope.body), op) {
+pub(crate) fn get(ctx: &Ctx<'_>, req: &GetUserOofSettings) -> Reply {
+    let key = match owner_check(ctx, &req.mailbox.address) {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(Err(fault)) => return Reply::Fault(fault),
+        Err(Ok(e)) => {
+            let resp = GetUserOofSettingsResponse {
+                status: status(&e),
+                oof_settings: None,
+                allow_external_oof: None,
+            };
+            return written(ctx, outcome_of(&resp.status), |w| resp.write(w));
+        }
     };
     let now = ctx.store.clock().now();
-    let Some(oof) = ctx.store.read(|w| w.mailbox(&key).map(|m| m.oof.clone())) else {
-        return Reply::Fault(SoapFault::new(
-            "ErrorNonExistentMailbox",
-            "The SMTP address has no mailbox associated with it.",
-        ));
+    let oof = ctx
+        .store
+        .read(|w| w.mailbox(&key).map(|m| m.oof.clone()))
+        .unwrap_or_default();
+    let resp = GetUserOofSettingsResponse {
+        status: ResponseStatus::success(),
+        oof_settings: Some(to_wire(&oof, now)),
+        allow_external_oof: Some(ExternalAudience::All),
     };
-    let mut out = Messages::unwrapped(ctx.server, op);
-    out.success(|_| {});
-    let w = out.after_messages();
-    write_settings(w, &oof, now);
-    w.leaf(&Ns::Messages, "AllowExternalOof", "All");
-    out.finish()
+    written(ctx, Outcome::Success, |w| resp.write(w))
 }
 
-fn parse_settings(
-    ctx: &Ctx<'_>,
-    e: &Element,
-    current: &OofSettings,
-) -> Result<OofSettings, MsgError> {
-    let invalid = |what: String| MsgError::new("ErrorInvalidUserOofSettings", what);
-    let state = match e.text_of(&Ns::Types, "OofState").map(str::trim) {
-        Some("Disabled") => OofState::Disabled,
-        Some("Enabled") => OofState::Enabled,
-        Some("Scheduled") => OofState::Scheduled,
-        other => {
-            return Err(invalid(format!(
-                "OofState {other:?} is not Disabled, Enabled or Scheduled"
-            )));
-        }
-    };
-    let audience = match e.text_of(&Ns::Types, "ExternalAudience").map(str::trim) {
-        Some("None") => Audience::None,
-        Some("Known") => Audience::Known,
-        Some("All") | None => Audience::All,
-        Some(other) => {
-            return Err(invalid(format!(
-                "ExternalAudience {other} is not None, Known or All"
-            )));
-        }
-    };
+/// The new settings; absent replies keep the current ones, zone-less times are read in
+/// the request's zone.
+fn from_wire(ctx: &Ctx<'_>, s: &WireOof, current: &OofSettings) -> Result<OofSettings, MsgError> {
     let tz = ctx.request_zone();
-    let (start, end) = match e.child(&Ns::Types, "Duration") {
-        Some(d) => {
-            let parse = |name: &str| -> Result<Option<DateTime<Utc>>, MsgError> {
-                d.text_of(&Ns::Types, name)
-                    .map(|t| {
-                        parse_datetime(t, tz).ok_or_else(|| {
-                            MsgError::new(
-                                "ErrorInvalidScheduledOofDuration",
-                                format!("{name} `{}` is not an xs:dateTime", t.trim()),
-                            )
-                        })
-                    })
-                    .transpose()
-            };
-            (parse("StartTime")?, parse("EndTime")?)
-        }
+    let bad_time = |what: &str, t: &EwsDateTime| {
+        MsgError::new(
+            "ErrorInvalidScheduledOofDuration",
+            format!("{what} {t} does not exist in the request's zone"),
+        )
+    };
+    let (start, end) = match &s.duration {
+        Some(d) => (
+            Some(
+                d.start_time
+                    .instant_in(&tz)
+                    .ok_or_else(|| bad_time("StartTime", &d.start_time))?,
+            ),
+            Some(
+                d.end_time
+                    .instant_in(&tz)
+                    .ok_or_else(|| bad_time("EndTime", &d.end_time))?,
+            ),
+        ),
         None => (current.start, current.end),
     };
-    let reply = |name: &str, keep: &String| {
-        e.child(&Ns::Types, name)
-            .map(|r| {
-                r.text_of(&Ns::Types, "Message")
-                    .unwrap_or_default()
-                    .to_owned()
-            })
-            .unwrap_or_else(|| keep.clone())
-    };
-    let settings = OofSettings {
-        state,
-        audience,
-        start,
-        end,
-        internal: reply("InternalReply", &current.internal),
-        external: reply("ExternalReply", &current.external),
+    let state = match s.oof_state {
+        WireState::Disabled => OofState::Disabled,
+        WireState::Enabled => OofState::Enabled,
+        WireState::Scheduled => OofState::Scheduled,
     };
     if state == OofState::Scheduled {
         let now = ctx.store.clock().now();
         match (start, end) {
-            (Some(s), Some(en)) if en > s && en > now => {}
+            (Some(s), Some(e)) if e > s && e > now => {}
             _ => {
                 return Err(MsgError::new(
                     "ErrorInvalidScheduledOofDuration",
@@ -186,36 +165,46 @@ fn parse_settings(
             }
         }
     }
-    Ok(settings)
+    Ok(OofSettings {
+        state,
+        audience: match s.external_audience {
+            ExternalAudience::None => Audience::None,
+            ExternalAudience::Known => Audience::Known,
+            ExternalAudience::All => Audience::All,
+        },
+        start,
+        end,
+        internal: s
+            .internal_reply
+            .as_ref()
+            .map_or_else(|| current.internal.clone(), |r| r.message.clone()),
+        external: s
+            .external_reply
+            .as_ref()
+            .map_or_else(|| current.external.clone(), |r| r.message.clone()),
+    })
 }
 
-pub(crate) fn set(ctx: &Ctx<'_>) -> Reply {
-    let op = "SetUserOofSettings";
-    let body = &ctx.envelope.body;
-    let key = match owner_check(ctx, mailbox_address(body), op) {
+pub(crate) fn set(ctx: &Ctx<'_>, req: &SetUserOofSettings) -> Reply {
+    let key = match owner_check(ctx, &req.mailbox.address) {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(Err(fault)) => return Reply::Fault(fault),
+        Err(Ok(e)) => {
+            let resp = SetUserOofSettingsResponse { status: status(&e) };
+            return written(ctx, outcome_of(&resp.status), |w| resp.write(w));
+        }
     };
-    let Some(current) = ctx.store.read(|w| w.mailbox(&key).map(|m| m.oof.clone())) else {
-        return Reply::Fault(SoapFault::new(
-            "ErrorNonExistentMailbox",
-            "The SMTP address has no mailbox associated with it.",
-        ));
-    };
-    let mut out = Messages::unwrapped(ctx.server, op);
-    let result = body
-        .child(&Ns::Types, "UserOofSettings")
-        .ok_or_else(|| {
-            MsgError::new(
-                "ErrorInvalidUserOofSettings",
-                "t:UserOofSettings is missing",
-            )
-        })
-        .and_then(|e| parse_settings(ctx, e, &current))
+    let current = ctx
+        .store
+        .read(|w| w.mailbox(&key).map(|m| m.oof.clone()))
+        .unwrap_or_default();
+    let result = from_wire(ctx, &req.settings, &current)
         .and_then(|s| ctx.store.set_oof(&key, s).map_err(MsgError::from));
-    match result {
-        Ok(()) => out.success(|_| {}),
-        Err(e) => out.error(&e, |_| {}),
-    }
-    out.finish()
+    let resp = SetUserOofSettingsResponse {
+        status: match result {
+            Ok(()) => ResponseStatus::success(),
+            Err(e) => status(&e),
+        },
+    };
+    written(ctx, outcome_of(&resp.status), |w| resp.write(w))
 }

@@ -208,6 +208,17 @@ pub enum Expectation {
     Converged(ConvergedExpect),
     Journal(JournalExpect),
     Status(StatusExpect),
+    Oracle(OracleExpect),
+}
+
+/// The engine's presence of every calendar user and the slots of every counter equal what
+/// calendar-core (the oracle) computes from the mock's truth over the engine's window.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OracleExpect {
+    /// Days of slots compared per counter, from today in the counter's zone (default 3).
+    #[serde(default)]
+    pub days: Option<u32>,
 }
 
 /// The engine's status document (what the products' status page shows).

@@ -13,18 +13,21 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use calendar_core::{NoSlotReason, PresenceReason, SlotReport};
+use calendar_core::{BusyItem, NoSlotReason, PresenceInput, PresenceReason, SlotReport};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use ews_clock::Clock;
-use mock_ews::{MockEws, OofSettings, Outcome as Answer, When, item_id};
+use mock_ews::{
+    MockEws, OofSettings, OofState as MockOofState, Outcome as Answer, Sensitivity, When, item_id,
+};
 use sync_engine::config::RawConfig;
 use sync_engine::ews::EwsClient;
 use sync_engine::{Appointment, Config, Engine, LogQuery, OverrideRequest, Tasks};
 
 use super::format::{
     AppointmentExpect, AppointmentsExpect, ConvergedExpect, Expectation, ItemSelector,
-    JournalExpect, PresenceExpect, Scenario, SlotsExpect, StatusExpect, Step, UpdateAction,
+    JournalExpect, OracleExpect, PresenceExpect, Scenario, SlotsExpect, StatusExpect, Step,
+    UpdateAction,
 };
 use super::report::{Outcome, Report, StepFailure};
 
@@ -564,6 +567,7 @@ impl Player<'_> {
             Expectation::Converged(c) => self.check_converged(c).await,
             Expectation::Journal(j) => self.check_journal(j),
             Expectation::Status(x) => self.check_status(x),
+            Expectation::Oracle(o) => self.check_oracle(o),
         }
     }
 
@@ -888,6 +892,163 @@ impl Player<'_> {
         }
     }
 
+    /// The mock's truth for `email` over the engine's window, as calendar-core inputs:
+    /// busy items, OOF settings and the mailbox zone. `Err` when it cannot be compared.
+    fn truth(&self, email: &str, privacy: bool) -> Result<Truth, String> {
+        let state = self.engine.state();
+        let window = state
+            .mailboxes
+            .get(email)
+            .and_then(|m| m.sync.window)
+            .ok_or_else(|| format!("{email}: the engine has not synced it"))?;
+        self.mock.store().read(|w| {
+            let m = w
+                .mailbox(email)
+                .ok_or_else(|| format!("{email}: not a mailbox of the mock"))?;
+            let items = m
+                .items
+                .values()
+                .flat_map(|i| i.view(window.start, window.end))
+                .map(|e| BusyItem {
+                    id: None,
+                    start: e.start,
+                    end: e.end,
+                    status: e.status(),
+                    cancelled: e.item.cancelled,
+                    private: matches!(
+                        e.item.sensitivity,
+                        Sensitivity::Private | Sensitivity::Confidential
+                    ),
+                    subject: (!privacy).then(|| e.subject().to_string()),
+                    all_day: e.item.all_day,
+                    time_zone: Some(e.item.tz),
+                })
+                .collect();
+            let o = &m.oof;
+            let oof = calendar_core::OofSettings {
+                state: match o.state {
+                    MockOofState::Disabled => calendar_core::OofState::Disabled,
+                    MockOofState::Enabled => calendar_core::OofState::Enabled,
+                    MockOofState::Scheduled => calendar_core::OofState::Scheduled,
+                },
+                window: o
+                    .start
+                    .zip(o.end)
+                    .map(|(start, end)| calendar_core::OofWindow { start, end }),
+                internal_reply: o.internal.clone(),
+                external_reply: o.external.clone(),
+            };
+            Ok(Truth {
+                items,
+                oof,
+                zone: m.tz,
+            })
+        })
+    }
+
+    fn check_oracle(&mut self, o: &OracleExpect) {
+        let now = self.clock.now();
+        let state = self.engine.state();
+        let users: Vec<_> = self
+            .config
+            .users
+            .iter()
+            .filter(|u| u.calendar_integration)
+            .filter_map(|u| u.email.clone().map(|e| (e, u.privacy)))
+            .collect();
+        for (email, privacy) in users {
+            let what = format!("presence of {email} against calendar-core on the mock's truth");
+            if !synced(&state, &email) {
+                // Nothing to compare: the status expectation covers unsynced mailboxes.
+                continue;
+            }
+            let truth = match self.truth(&email, privacy) {
+                Ok(t) => t,
+                Err(e) => {
+                    self.fail(what, "a comparable mailbox".into(), e);
+                    continue;
+                }
+            };
+            let input = PresenceInput {
+                items: truth.items,
+                oof: truth.oof,
+                manual: state.overrides.get(&email).cloned(),
+                time_zone: Some(truth.zone),
+            };
+            let want = calendar_core::presence(&input, &self.config.presence, now);
+            let got = match self.engine.presence(&email) {
+                Ok(p) => p.presence,
+                Err(e) => {
+                    self.fail(what, self.show_presence(&want), format!("error: {e}"));
+                    continue;
+                }
+            };
+            if presence_key(&got) != presence_key(&want) {
+                let (w, g) = (self.show_presence(&want), self.show_presence(&got));
+                self.fail(what, w, g);
+            }
+        }
+        let days = i64::from(o.days.unwrap_or(3).max(1));
+        let counters: Vec<_> = self
+            .config
+            .counters
+            .iter()
+            .filter_map(|c| c.email.clone().map(|e| (c.clone(), e)))
+            .collect();
+        for (counter, email) in counters {
+            let from = now.with_timezone(&counter.slots.time_zone).date_naive();
+            let to = from + Duration::days(days - 1);
+            let what = format!(
+                "slots of {} from {from} to {to} against calendar-core on the mock's truth",
+                counter.id
+            );
+            if !synced(&state, &email) {
+                continue;
+            }
+            let truth = match self.truth(&email, counter.privacy) {
+                Ok(t) => t,
+                Err(e) => {
+                    self.fail(what, "a comparable mailbox".into(), e);
+                    continue;
+                }
+            };
+            let mut settings = counter.slots.clone();
+            settings.mailbox = email.clone();
+            let want = match calendar_core::free_slots(&settings, &truth.items, from, to, now) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.fail(what, "slots".into(), format!("oracle error: {e}"));
+                    continue;
+                }
+            };
+            match self.engine.slots(&counter.id, from, to) {
+                Ok(got) if same_slots(&got, &want) => {}
+                Ok(got) => {
+                    let (w, g) = (summarize_slots(&want, false), summarize_slots(&got, false));
+                    self.fail(what, w, g);
+                }
+                Err(e) => {
+                    let w = summarize_slots(&want, false);
+                    self.fail(what, w, format!("error: {e}"));
+                }
+            }
+        }
+    }
+
+    fn show_presence(&self, p: &calendar_core::Presence) -> String {
+        format!(
+            "{:?}, message {:?}, reason {}{}, next change {}",
+            p.state,
+            p.message,
+            reason_kind(&p.reason),
+            reason_item(&p.reason)
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default(),
+            p.next_change
+                .map_or_else(|| "never".to_string(), |t| self.show(t))
+        )
+    }
+
     fn check_status(&mut self, x: &StatusExpect) {
         let status = self.engine.status();
         let health = serde_json::to_value(status.health)
@@ -1052,6 +1213,58 @@ impl Player<'_> {
             self.fail(what, expected, format!("{n}"));
         }
     }
+}
+
+/// The mock's truth of one mailbox as calendar-core inputs.
+struct Truth {
+    items: Vec<BusyItem>,
+    oof: calendar_core::OofSettings,
+    zone: Tz,
+}
+
+/// Whether the engine has read this mailbox's calendar at least once.
+fn synced(state: &sync_engine::State, email: &str) -> bool {
+    state
+        .mailboxes
+        .get(email)
+        .is_some_and(|m| m.sync.window.is_some())
+}
+
+/// What the oracle comparison looks at: everything but item ids (the engine's are EWS ids).
+#[derive(Debug, PartialEq, Eq)]
+struct PresenceKey {
+    state: calendar_core::PresenceState,
+    message: Option<String>,
+    reason: String,
+    item: Option<(Option<String>, DateTime<Utc>, DateTime<Utc>)>,
+    next_change: Option<DateTime<Utc>>,
+}
+
+fn presence_key(p: &calendar_core::Presence) -> PresenceKey {
+    let item = match &p.reason {
+        PresenceReason::OofItem { item } | PresenceReason::Meeting { item } => {
+            Some((item.subject.clone(), item.start, item.end))
+        }
+        _ => None,
+    };
+    PresenceKey {
+        state: p.state,
+        message: p.message.clone(),
+        reason: reason_kind(&p.reason),
+        item,
+        next_change: p.next_change,
+    }
+}
+
+/// Slot reports agree on every day's slots (times and availability) and no-slot reasons.
+/// Item references inside reasons are not compared: the engine's carry EWS ids.
+fn same_slots(a: &SlotReport, b: &SlotReport) -> bool {
+    a.days.len() == b.days.len()
+        && a.days.iter().zip(&b.days).all(|(x, y)| {
+            x.date == y.date
+                && x.slots == y.slots
+                && x.reason.as_ref().map(no_slot_kind) == y.reason.as_ref().map(no_slot_kind)
+        })
 }
 
 /// What convergence compares of one appointment.

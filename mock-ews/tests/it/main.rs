@@ -2,6 +2,7 @@
 
 mod availability;
 mod bad_input;
+mod binary;
 mod calendar;
 mod compat;
 mod control;

@@ -456,6 +456,7 @@ pub fn check_message(
 }
 
 /// The single `*ResponseMessage` of a `ResponseMessages` response.
+#[cfg(test)]
 fn only_message<'a>(
     operation: &'static str,
     body: &'a Element,
@@ -480,10 +481,6 @@ pub fn parse_time(operation: &'static str, text: &str) -> Result<DateTime<Utc>, 
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
         .map(|t| t.and_utc())
         .map_err(|_| malformed(operation, format!("`{text}` is not a date-time")))
-}
-
-fn boolean(text: Option<&str>) -> bool {
-    matches!(text.map(str::trim), Some("true" | "1"))
 }
 
 /// One page of a `FindItem` `CalendarView` (read by ews-proto): the items and whether the
@@ -646,22 +643,31 @@ pub fn parse_probe(bytes: &[u8]) -> Result<ServerVersion, ExchangeError> {
     server_version(OP, &envelope)
 }
 
-/// A `Subscribe` answer.
+/// A `Subscribe` answer (read by ews-proto).
 pub fn parse_subscribe(mailbox: &str, bytes: &[u8]) -> Result<Subscription, ExchangeError> {
     const OP: &str = "Subscribe";
     let envelope = parse_envelope(OP, Some(mailbox), bytes)?;
-    let message = only_message(OP, &envelope.body)?;
-    check_message(OP, Some(mailbox), message)?;
+    let response = ews_proto::notification::SubscribeResponse::from_xml(&envelope.body)
+        .map_err(|e| malformed(OP, e.to_string()))?;
+    let message = response
+        .messages
+        .into_iter()
+        .next()
+        .ok_or_else(|| malformed(OP, "SubscribeResponse has no message"))?;
+    status_error(OP, Some(mailbox), &message.status)?;
     let id = message
-        .text_of(&Ns::Messages, "SubscriptionId")
+        .payload
+        .subscription_id
+        .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .ok_or_else(|| malformed(OP, "no SubscriptionId"))?;
     Ok(Subscription {
-        id: id.to_string(),
+        id,
         watermark: message
-            .text_of(&Ns::Messages, "Watermark")
-            .filter(|s| !s.is_empty())
-            .map(str::to_string),
+            .payload
+            .watermark
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
     })
 }
 
@@ -675,45 +681,40 @@ pub struct Notification {
     pub more: bool,
 }
 
-fn read_notification(operation: &'static str, n: &Element) -> Result<Notification, ExchangeError> {
-    let subscription_id = n
-        .text_of(&Ns::Types, "SubscriptionId")
-        .ok_or_else(|| malformed(operation, "Notification has no SubscriptionId"))?
-        .to_string();
-    let mut changed = false;
-    let mut watermark = n
-        .text_of(&Ns::Types, "PreviousWatermark")
-        .map(str::to_string);
-    for event in n
-        .children
+fn read_notification(n: &ews_proto::notification::Notification) -> Notification {
+    use ews_proto::notification::EventType;
+    let watermark = n
+        .events
         .iter()
-        .filter(|c| c.ns == Ns::Types && c.name.ends_with("Event"))
-    {
-        if event.name != "StatusEvent" {
-            changed = true;
-        }
-        if let Some(w) = event.text_of(&Ns::Types, "Watermark") {
-            watermark = Some(w.to_string());
-        }
-    }
-    Ok(Notification {
-        subscription_id,
-        changed,
+        .rev()
+        .find_map(|e| e.watermark.clone())
+        .or_else(|| n.previous_watermark.clone());
+    Notification {
+        subscription_id: n.subscription_id.trim().to_string(),
+        changed: n.events.iter().any(|e| e.kind != EventType::StatusEvent),
         watermark,
-        more: boolean(n.text_of(&Ns::Types, "MoreEvents")),
-    })
+        more: n.more_events.unwrap_or(false),
+    }
 }
 
-/// A `GetEvents` answer.
+/// A `GetEvents` answer (read by ews-proto).
 pub fn parse_get_events(mailbox: &str, bytes: &[u8]) -> Result<Events, ExchangeError> {
     const OP: &str = "GetEvents";
     let envelope = parse_envelope(OP, Some(mailbox), bytes)?;
-    let message = only_message(OP, &envelope.body)?;
-    check_message(OP, Some(mailbox), message)?;
+    let response = ews_proto::notification::GetEventsResponse::from_xml(&envelope.body)
+        .map_err(|e| malformed(OP, e.to_string()))?;
+    let message = response
+        .messages
+        .into_iter()
+        .next()
+        .ok_or_else(|| malformed(OP, "GetEventsResponse has no message"))?;
+    status_error(OP, Some(mailbox), &message.status)?;
     let n = message
-        .child(&Ns::Messages, "Notification")
+        .payload
+        .notification
+        .as_ref()
+        .map(read_notification)
         .ok_or_else(|| malformed(OP, "GetEventsResponseMessage has no Notification"))?;
-    let n = read_notification(OP, n)?;
     Ok(Events {
         watermark: n.watermark,
         changed: n.changed,
@@ -734,29 +735,36 @@ pub struct StreamChunk {
     pub closed: bool,
 }
 
-/// Reads one streaming envelope. Errors naming subscriptions end only those; any other
-/// error (a fault, `ErrorExceededConnectionCount`, ...) ends the connection.
+/// Reads one streaming envelope (by ews-proto). Errors naming subscriptions end only those;
+/// any other error (a fault, `ErrorExceededConnectionCount`, ...) ends the connection.
 pub fn parse_stream_chunk(anchor: &str, bytes: &[u8]) -> Result<StreamChunk, ExchangeError> {
     const OP: &str = "GetStreamingEvents";
     let envelope = parse_envelope(OP, Some(anchor), bytes)?;
-    let message = only_message(OP, &envelope.body)?;
+    let response = ews_proto::notification::GetStreamingEventsResponse::from_xml(&envelope.body)
+        .map_err(|e| malformed(OP, e.to_string()))?;
+    let message = response
+        .messages
+        .into_iter()
+        .next()
+        .ok_or_else(|| malformed(OP, "GetStreamingEventsResponse has no message"))?;
+    let payload = message.payload;
     let mut chunk = StreamChunk {
-        closed: message.text_of(&Ns::Messages, "ConnectionStatus") == Some("Closed"),
+        closed: payload.connection_status.as_deref().map(str::trim) == Some("Closed"),
         ..StreamChunk::default()
     };
-    let ids: Vec<String> = message
-        .child(&Ns::Messages, "ErrorSubscriptionIds")
-        .map(|e| {
-            e.children
-                .iter()
-                .filter(|c| c.name == "SubscriptionId")
-                .map(|c| c.trimmed_text().to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    if let Err(e) = check_message(OP, Some(anchor), message) {
-        let code = message.text_of(&Ns::Messages, "ResponseCode").unwrap_or("");
-        if code == "ErrorMissedNotificationEvents" {
+    let ids: Vec<String> = payload
+        .error_subscription_ids
+        .unwrap_or_default()
+        .into_iter()
+        .map(|id| id.trim().to_string())
+        .collect();
+    if let Err(e) = status_error(OP, Some(anchor), &message.status) {
+        let missed = message
+            .status
+            .code
+            .as_ref()
+            .is_some_and(|c| c.as_str() == "ErrorMissedNotificationEvents");
+        if missed {
             chunk.missed = Some(ids);
         } else if ids.is_empty() {
             return Err(e);
@@ -764,12 +772,10 @@ pub fn parse_stream_chunk(anchor: &str, bytes: &[u8]) -> Result<StreamChunk, Exc
             chunk.lost = ids.into_iter().map(|id| (id, e.to_string())).collect();
         }
     }
-    if let Some(ns) = message.child(&Ns::Messages, "Notifications") {
-        for n in ns.children_named(&Ns::Messages, "Notification") {
-            let n = read_notification(OP, n)?;
-            if n.changed {
-                chunk.changed.push(n.subscription_id);
-            }
+    for n in payload.notifications.unwrap_or_default() {
+        let n = read_notification(&n);
+        if n.changed {
+            chunk.changed.push(n.subscription_id);
         }
     }
     Ok(chunk)
@@ -826,7 +832,7 @@ fn root_start(buffer: &[u8]) -> Option<(usize, String)> {
     None
 }
 
-/// The notifications of a push `SendNotification` request.
+/// The notifications of a push `SendNotification` request (read by ews-proto).
 pub fn parse_send_notification(bytes: &[u8]) -> Result<Vec<Notification>, ExchangeError> {
     const OP: &str = "SendNotification";
     let envelope = parse_envelope(OP, None, bytes)?;
@@ -836,15 +842,13 @@ pub fn parse_send_notification(bytes: &[u8]) -> Result<Vec<Notification>, Exchan
             format!("expected m:SendNotification, got {}", envelope.body.qname()),
         ));
     }
-    let messages = envelope
-        .body
-        .child(&Ns::Messages, "ResponseMessages")
-        .ok_or_else(|| malformed(OP, "no ResponseMessages"))?;
+    let request = ews_proto::notification::SendNotification::from_xml(&envelope.body)
+        .map_err(|e| malformed(OP, e.to_string()))?;
     let mut out = Vec::new();
-    for m in &messages.children {
-        check_message(OP, None, m)?;
-        for n in m.children_named(&Ns::Messages, "Notification") {
-            out.push(read_notification(OP, n)?);
+    for m in &request.messages {
+        status_error(OP, None, &m.status)?;
+        if let Some(n) = &m.payload.notification {
+            out.push(read_notification(n));
         }
     }
     Ok(out)

@@ -408,3 +408,72 @@ async fn expiry_is_visible_without_a_poll_and_frees_the_mailbox_quota() {
         (id, start + Duration::minutes(7))
     );
 }
+
+#[tokio::test]
+async fn changes_to_single_occurrences_through_the_control_api_notify_the_series() {
+    let ews = office().await;
+    let alice = "alice@contoso.com";
+    let (id, wm) = subscribe(&ews, SVC, Some(alice), &pull_request(10, None)).await;
+    let (serial, key, revision) = ews.store().read(|w| {
+        let mb = w.mailbox(alice).expect("alice");
+        let standup = mb
+            .items
+            .values()
+            .find(|i| i.subject == "Standup")
+            .expect("the series");
+        (mb.serial, standup.key, standup.revision)
+    });
+    // Monday 30 March 09:30 Berlin (07:30 UTC, after the DST change).
+    let original = "2026-03-30T07:30:00Z".parse().unwrap();
+    let occurrence = mock_ews::occurrence_id(serial, key, revision, original);
+    let r = crate::support::http(
+        &ews,
+        "PATCH",
+        &format!("/mock/items/{occurrence}"),
+        &[("Content-Type", "application/json".into())],
+        br#"{"subject":"Standup (moved)"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = crate::support::http(
+        &ews,
+        "DELETE",
+        &format!(
+            "/mock/items/{}",
+            mock_ews::occurrence_id(
+                serial,
+                key,
+                revision + 1,
+                "2026-04-01T07:30:00Z".parse().unwrap()
+            )
+        ),
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+
+    let n = get_events(&ews, &id, &wm.unwrap()).await;
+    assert_eq!(
+        kinds(&n),
+        [
+            EventType::ModifiedEvent,
+            EventType::FreeBusyChangedEvent,
+            EventType::ModifiedEvent,
+            EventType::ModifiedEvent,
+            EventType::FreeBusyChangedEvent,
+            EventType::ModifiedEvent,
+        ]
+    );
+    // Each names the series master at its new revision, as a client re-reading it needs.
+    let master = |rev| mock_ews::item_id(serial, key, rev);
+    assert_eq!(
+        n.events[0].item_id.as_ref().unwrap().id,
+        master(revision + 1)
+    );
+    assert_eq!(
+        n.events[3].item_id.as_ref().unwrap().id,
+        master(revision + 2)
+    );
+    assert!(ews.notifications().no_event_lost(alice));
+}

@@ -13,7 +13,7 @@
 //! | `reorder` | ✓ | ✓ | ✓ | the events of the notification come in reverse order |
 //! | `callbackRefused` | | | ✓ | the POST counts as refused: the retry schedule starts |
 //! | `streamCut` | | ✓ | | half of the envelope is written, then the connection is cut mid-chunk; its events are lost |
-//! | `expireEarly` | ✓ | ✓ | ✓ | the subscription expires now (pull/streaming: `ErrorExpiredSubscription`; push: no more posts) |
+//! | `expireEarly` | ✓ | ✓ | ✓ | the subscription expires now (pull/streaming: `ErrorExpiredSubscription`; push: one `ErrorReadEventsFailed` post, then nothing) |
 //!
 //! JSON form (control API `POST /mock/notification-faults`):
 //! `{ "fault": { "kind": "delay", "seconds": 90 }, "channel": "push", "mailbox": "a@x.com", "times": 1 }`

@@ -27,7 +27,10 @@ use ews_proto::notification::{
     SendNotificationResult, SubscriptionStatus,
 };
 use ews_proto::response::ResponseMessage;
-use ews_proto::{Envelope, ExchangeVersion, Headers, Limits, write_envelope};
+use ews_proto::{
+    Envelope, ExchangeVersion, Headers, Limits, MessageXml, ResponseCode, ResponseStatus,
+    write_envelope,
+};
 use serde::Serialize;
 
 use super::{
@@ -82,6 +85,23 @@ pub(crate) fn send_notification_body(server: ServerVersion, n: Notification) -> 
         messages: vec![ResponseMessage::success(SendNotificationPayload {
             notification: Some(n),
         })],
+    };
+    write_envelope("soap11", &headers, |w| body.write(w))
+}
+
+/// The `ErrorReadEventsFailed` push after which a subscription is dead (EWS.md 6.3).
+pub(crate) fn read_events_failed_body(server: ServerVersion, id: &str) -> Vec<u8> {
+    let headers = Headers::request(ExchangeVersion::parse(header_version(server)));
+    let status = ResponseStatus::error(
+        ResponseCode::parse("ErrorReadEventsFailed"),
+        "Unable to retrieve events for this subscription. The subscription must be recreated.",
+    )
+    .with_message_xml(MessageXml::value("SubscriptionId", id));
+    let body = SendNotification {
+        messages: vec![ResponseMessage {
+            status,
+            payload: SendNotificationPayload { notification: None },
+        }],
     };
     write_envelope("soap11", &headers, |w| body.write(w))
 }
@@ -281,6 +301,27 @@ async fn sender(weak: Weak<Notifications>, id: String) {
         }
         match &fault {
             Some(NotifyFault::ExpireEarly) => {
+                // Exchange pushes the error that kills the subscription (EWS.md 6.3), once;
+                // whatever the listener answers, nothing follows.
+                let server = n.store.read(|w| w.server);
+                let body = read_events_failed_body(server, &id);
+                let outcome = post(&clock, &plan.url, body, timeout).await;
+                n.record(
+                    &id,
+                    Record::Pushed {
+                        previous_watermark: plan.cursor.encode(),
+                        events: Vec::new(),
+                        more_events: false,
+                        attempt: 1,
+                        outcome: match outcome {
+                            Ok(SubscriptionStatus::Ok) => PushOutcome::Ok,
+                            Ok(SubscriptionStatus::Unsubscribe) => PushOutcome::Unsubscribe,
+                            Err(e) => PushOutcome::Failed {
+                                reason: e.to_string(),
+                            },
+                        },
+                    },
+                );
                 n.end_push(&id, Record::Expired);
                 return;
             }

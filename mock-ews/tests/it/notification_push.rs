@@ -35,18 +35,22 @@ pub(crate) struct Listener {
     script: Mutex<VecDeque<Answer>>,
     fallback: Answer,
     received: Mutex<Vec<(DateTime<Utc>, Notification)>>,
+    /// Every body as posted, including error messages without a notification.
+    raw: Mutex<Vec<String>>,
 }
 
 async fn receive(State(l): State<Arc<Listener>>, body: Bytes) -> (StatusCode, String) {
+    l.raw
+        .lock()
+        .expect("lock")
+        .push(String::from_utf8_lossy(&body).into_owned());
     let env = Envelope::parse(&body, &Limits::default()).expect("a SOAP envelope");
     assert_eq!(env.body.name, "SendNotification");
     let sn = SendNotification::from_xml(&env.body).expect("SendNotification");
-    let n = sn.messages[0]
-        .payload
-        .notification
-        .clone()
-        .expect("one notification");
-    l.received.lock().expect("lock").push((l.clock.now(), n));
+    // Error pushes (ErrorReadEventsFailed) carry no notification.
+    if let Some(n) = sn.messages[0].payload.notification.clone() {
+        l.received.lock().expect("lock").push((l.clock.now(), n));
+    }
     let answer = l
         .script
         .lock()
@@ -80,6 +84,7 @@ pub(crate) async fn setup(script: &[Answer], fallback: Answer) -> (MockEws, Arc<
         script: Mutex::new(script.iter().copied().collect()),
         fallback,
         received: Mutex::new(Vec::new()),
+        raw: Mutex::new(Vec::new()),
     });
     let app = Router::new()
         .route("/listener", post(receive))
@@ -261,4 +266,33 @@ async fn push_ids_cannot_be_unsubscribed_or_polled_and_bad_urls_are_refused() {
         .await,
         "ErrorInvalidPushSubscriptionUrl"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_early_expiry_pushes_error_read_events_failed_and_then_nothing() {
+    let (ews, listener, url) = setup(&[], Answer::Ok).await;
+    let (id, _) = subscribe(&ews, SVC, Some(BOB), &push_request(&url, 5)).await;
+    ews.notifications()
+        .faults()
+        .add(mock_ews::NotifyFaultSpec::next(
+            mock_ews::NotifyFault::ExpireEarly,
+            1,
+        ))
+        .unwrap();
+    ews.store()
+        .create_item(BOB, &standup_spec("never"))
+        .unwrap();
+    ews.clock().sleep(Duration::minutes(30)).await;
+    let raw = listener.raw.lock().unwrap().clone();
+    assert_eq!(raw.len(), 1, "one error post, no heartbeats after it");
+    let env = Envelope::parse(raw[0].as_bytes(), &Limits::default()).unwrap();
+    let sn = SendNotification::from_xml(&env.body).unwrap();
+    let status = &sn.messages[0].status;
+    assert!(!status.is_success());
+    assert_eq!(
+        status.code.as_ref().map(|c| c.as_str()),
+        Some("ErrorReadEventsFailed")
+    );
+    assert!(raw[0].contains(&id), "MessageXml names the subscription");
+    assert!(ews.notifications().active().is_empty());
 }

@@ -435,6 +435,7 @@ pub struct MockEwsBuilder {
     listen: Option<SocketAddr>,
     max_body: Option<usize>,
     faults: Vec<FaultSpec>,
+    notify: Option<crate::notification::NotifyConfig>,
 }
 
 impl MockEwsBuilder {
@@ -468,6 +469,13 @@ impl MockEwsBuilder {
         self
     }
 
+    /// Notification tunables: keep-alive interval, retention window, limits, push retry and
+    /// timeout (default: Exchange's values, see [`NotifyConfig`](crate::NotifyConfig)).
+    pub fn notify_config(mut self, config: crate::notification::NotifyConfig) -> Self {
+        self.notify = Some(config);
+        self
+    }
+
     /// Validates the world, binds and starts serving in a background task.
     pub async fn start(self) -> Result<MockEws, StartError> {
         let spec = self.world.unwrap_or_default();
@@ -481,6 +489,9 @@ impl MockEwsBuilder {
         let mut state = AppState::new(store);
         if let Some(m) = self.max_body {
             state.max_body = m;
+        }
+        if let Some(c) = self.notify {
+            state.notifications = Arc::new(Notifications::with_config(state.store.clone(), c));
         }
         for f in self.faults {
             state.faults.add(f).map_err(StartError::Fault)?;

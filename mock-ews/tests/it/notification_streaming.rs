@@ -405,3 +405,32 @@ async fn shutting_the_server_down_closes_open_streams() {
     );
     assert_eq!(s.next().await, None);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_keep_alive_interval_is_configurable() {
+    let ews = MockEws::builder()
+        .world(example("small-office.yaml"))
+        .clock(ews_clock::Clock::starting_at(t0()))
+        .notify_config(mock_ews::NotifyConfig {
+            streaming_keepalive: Duration::seconds(20),
+            ..mock_ews::NotifyConfig::default()
+        })
+        .start()
+        .await
+        .expect("server starts");
+    let (id, _) = subscribe(&ews, SVC, Some(BOB), &streaming_request()).await;
+    let mut s = Stream::open(&ews, BOB, &[&id], 1).await;
+    let mut statuses = Vec::new();
+    while let Some(env) = s.next().await {
+        statuses.push(connection_status(&env).unwrap_or_default());
+    }
+    assert_eq!(statuses, ["OK", "OK", "OK", "Closed"]);
+    let keepalives: Vec<_> = ews
+        .notifications()
+        .journal()
+        .iter()
+        .filter(|e| e.record == Record::KeepAlive)
+        .map(|e| e.at - t0())
+        .collect();
+    assert_eq!(keepalives, [Duration::seconds(20), Duration::seconds(40)]);
+}

@@ -55,6 +55,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     let ews = builder.world(spec).start().await?;
     let world = ews.store().world();
+    // Install the signal handlers before announcing the address: a SIGTERM sent right after
+    // the log line used to arrive before them and kill the process with the default action.
+    let shutdown = shutdown_signal()?;
     tracing::info!(
         ews = %ews.ews_url(),
         control = %ews.control_url(),
@@ -62,24 +65,27 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         items = world.item_count(),
         "mock-ews listening"
     );
-    shutdown_signal().await?;
+    shutdown.await?;
     tracing::info!("shutting down");
     ews.shutdown().await;
     Ok(())
 }
 
-/// Ctrl-C, or SIGTERM (what container runtimes and service managers send).
-async fn shutdown_signal() -> std::io::Result<()> {
+/// Ctrl-C, or SIGTERM (what container runtimes and service managers send). The SIGTERM
+/// handler is registered when this returns, not when the future is first polled.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = std::io::Result<()>>> {
     #[cfg(unix)]
     {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r,
-            _ = term.recv() => Ok(()),
-        }
+        Ok(async move {
+            tokio::select! {
+                r = tokio::signal::ctrl_c() => r,
+                _ = term.recv() => Ok(()),
+            }
+        })
     }
     #[cfg(not(unix))]
     {
-        tokio::signal::ctrl_c().await
+        Ok(tokio::signal::ctrl_c())
     }
 }

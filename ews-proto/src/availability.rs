@@ -80,7 +80,7 @@ impl GetUserAvailability {
                     .text_of(&t, "AttendeeType")
                     .unwrap_or("Required")
                     .to_owned(),
-                exclude_conflicts: md.parse_child(&t, "ExcludeConflicts")?,
+                exclude_conflicts: md.bool_child(&t, "ExcludeConflicts")?,
             });
         }
         let free_busy_view_options = match e.child(&t, "FreeBusyViewOptions") {
@@ -248,11 +248,11 @@ fn read_view(v: &Element) -> Result<FreeBusyView, ParseError> {
                             id: d.text_of(&t, "ID").map(str::to_owned),
                             subject: d.child(&t, "Subject").map(|s| s.text.clone()),
                             location: d.child(&t, "Location").map(|s| s.text.clone()),
-                            is_meeting: d.parse_child(&t, "IsMeeting")?,
-                            is_recurring: d.parse_child(&t, "IsRecurring")?,
-                            is_exception: d.parse_child(&t, "IsException")?,
-                            is_reminder_set: d.parse_child(&t, "IsReminderSet")?,
-                            is_private: d.parse_child(&t, "IsPrivate")?,
+                            is_meeting: d.bool_child(&t, "IsMeeting")?,
+                            is_recurring: d.bool_child(&t, "IsRecurring")?,
+                            is_exception: d.bool_child(&t, "IsException")?,
+                            is_reminder_set: d.bool_child(&t, "IsReminderSet")?,
+                            is_private: d.bool_child(&t, "IsPrivate")?,
                         }),
                         None => None,
                     };

@@ -180,7 +180,7 @@ impl Payload for FindItemResult {
             root_folder: Some(RootFolder {
                 indexed_paging_offset: root.parse_attr("IndexedPagingOffset")?,
                 total_items_in_view: root.parse_attr("TotalItemsInView")?,
-                includes_last_item_in_range: root.parse_attr("IncludesLastItemInRange")?,
+                includes_last_item_in_range: root.bool_attr("IncludesLastItemInRange")?,
                 items: match root.child(&Ns::Types, "Items") {
                     Some(items) => Item::list_from_xml(items)?,
                     None => Vec::new(),

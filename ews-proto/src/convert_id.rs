@@ -26,7 +26,7 @@ impl AlternateId {
             format: e.required_attr("Format")?.to_owned(),
             id: e.required_attr("Id")?.to_owned(),
             mailbox: e.required_attr("Mailbox")?.to_owned(),
-            is_archive: e.parse_attr("IsArchive")?,
+            is_archive: e.bool_attr("IsArchive")?,
         })
     }
 

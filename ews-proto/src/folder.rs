@@ -192,7 +192,7 @@ impl Payload for FindFolderResult {
             return Ok(FindFolderResult::default());
         };
         Ok(FindFolderResult {
-            includes_last_item_in_range: root.parse_attr("IncludesLastItemInRange")?,
+            includes_last_item_in_range: root.bool_attr("IncludesLastItemInRange")?,
             total_items_in_view: root.parse_attr("TotalItemsInView")?,
             folders: Some(match root.child(&Ns::Types, "Folders") {
                 Some(f) => f

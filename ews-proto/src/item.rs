@@ -781,11 +781,11 @@ impl CalendarItem {
                 "DateTimeSent" => it.date_time_sent = Some(c.parse_text()?),
                 "DateTimeCreated" => it.date_time_created = Some(c.parse_text()?),
                 "ReminderDueBy" => it.reminder_due_by = Some(c.parse_text()?),
-                "ReminderIsSet" => it.reminder_is_set = Some(c.parse_text()?),
+                "ReminderIsSet" => it.reminder_is_set = Some(c.bool_text()?),
                 "ReminderMinutesBeforeStart" => {
                     it.reminder_minutes_before_start = Some(c.parse_text()?)
                 }
-                "HasAttachments" => it.has_attachments = Some(c.parse_text()?),
+                "HasAttachments" => it.has_attachments = Some(c.bool_text()?),
                 "Culture" => it.culture = Some(c.trimmed_text().to_owned()),
                 "LastModifiedTime" => it.last_modified_time = Some(c.parse_text()?),
                 "UID" => it.uid = Some(c.trimmed_text().to_owned()),
@@ -794,14 +794,14 @@ impl CalendarItem {
                 "Start" => it.start = Some(c.parse_text()?),
                 "End" => it.end = Some(c.parse_text()?),
                 "OriginalStart" => it.original_start = Some(c.parse_text()?),
-                "IsAllDayEvent" => it.is_all_day_event = Some(c.parse_text()?),
+                "IsAllDayEvent" => it.is_all_day_event = Some(c.bool_text()?),
                 "LegacyFreeBusyStatus" => it.legacy_free_busy_status = Some(c.parse_text()?),
                 "Location" => it.location = Some(c.text.clone()),
-                "IsMeeting" => it.is_meeting = Some(c.parse_text()?),
-                "IsCancelled" => it.is_cancelled = Some(c.parse_text()?),
-                "IsRecurring" => it.is_recurring = Some(c.parse_text()?),
-                "MeetingRequestWasSent" => it.meeting_request_was_sent = Some(c.parse_text()?),
-                "IsResponseRequested" => it.is_response_requested = Some(c.parse_text()?),
+                "IsMeeting" => it.is_meeting = Some(c.bool_text()?),
+                "IsCancelled" => it.is_cancelled = Some(c.bool_text()?),
+                "IsRecurring" => it.is_recurring = Some(c.bool_text()?),
+                "MeetingRequestWasSent" => it.meeting_request_was_sent = Some(c.bool_text()?),
+                "IsResponseRequested" => it.is_response_requested = Some(c.bool_text()?),
                 "CalendarItemType" => it.calendar_item_type = Some(c.parse_text()?),
                 "MyResponseType" => it.my_response_type = Some(c.parse_text()?),
                 "Organizer" => {
@@ -839,11 +839,11 @@ impl CalendarItem {
                 }
                 "StartTimeZone" => it.start_time_zone = Some(TimeZoneContext::from_definition(c)?),
                 "EndTimeZone" => it.end_time_zone = Some(TimeZoneContext::from_definition(c)?),
-                "IsOnlineMeeting" => it.is_online_meeting = Some(c.parse_text()?),
+                "IsOnlineMeeting" => it.is_online_meeting = Some(c.bool_text()?),
                 "StartTimeZoneId" => it.start_time_zone_id = Some(c.trimmed_text().to_owned()),
                 "EndTimeZoneId" => it.end_time_zone_id = Some(c.trimmed_text().to_owned()),
                 "IntendedFreeBusyStatus" => it.intended_free_busy_status = Some(c.parse_text()?),
-                "IsOrganizer" => it.is_organizer = Some(c.parse_text()?),
+                "IsOrganizer" => it.is_organizer = Some(c.bool_text()?),
                 _ => it.other.push(c.clone()),
             }
         }

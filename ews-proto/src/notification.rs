@@ -80,7 +80,7 @@ fn read_scope(e: &Element) -> Result<SubscriptionScope, ParseError> {
     let t = Ns::Types;
     let types = e.required_child(&t, "EventTypes")?;
     Ok(SubscriptionScope {
-        subscribe_to_all_folders: e.parse_attr("SubscribeToAllFolders")?,
+        subscribe_to_all_folders: e.bool_attr("SubscribeToAllFolders")?,
         folder_ids: e
             .child(&t, "FolderIds")
             .map(FolderRef::list_from_xml)
@@ -319,7 +319,7 @@ impl Notification {
         Ok(Notification {
             subscription_id: e.required_text(&t, "SubscriptionId")?.to_owned(),
             previous_watermark: e.text_of(&t, "PreviousWatermark").map(str::to_owned),
-            more_events: e.parse_child(&t, "MoreEvents")?,
+            more_events: e.bool_child(&t, "MoreEvents")?,
             events,
         })
     }

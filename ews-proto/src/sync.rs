@@ -140,7 +140,7 @@ impl Payload for SyncFolderItemsResult {
                         }
                         "ReadFlagChange" => SyncChange::ReadFlagChange {
                             item_id: ItemId::from_xml(ch.required_child(&t, "ItemId")?)?,
-                            is_read: ch.parse_required_child(&t, "IsRead")?,
+                            is_read: ch.required_bool_child(&t, "IsRead")?,
                         },
                         _ => {
                             return Err(
@@ -157,7 +157,7 @@ impl Payload for SyncFolderItemsResult {
             sync_state: msg
                 .child(&m, "SyncState")
                 .map(|s| s.trimmed_text().to_owned()),
-            includes_last_item_in_range: msg.parse_child(&m, "IncludesLastItemInRange")?,
+            includes_last_item_in_range: msg.bool_child(&m, "IncludesLastItemInRange")?,
             changes,
         })
     }

@@ -20,7 +20,7 @@ impl GetServerTimeZones {
     /// Reads `m:GetServerTimeZones`.
     pub fn from_xml(e: &Element) -> Result<GetServerTimeZones, ParseError> {
         Ok(GetServerTimeZones {
-            return_full_time_zone_data: e.parse_attr("ReturnFullTimeZoneData")?,
+            return_full_time_zone_data: e.bool_attr("ReturnFullTimeZoneData")?,
             ids: e.child(&Ns::Messages, "Ids").map(|ids| {
                 ids.children_named(&Ns::Types, "Id")
                     .map(|i| i.trimmed_text().to_owned())

@@ -189,6 +189,46 @@ impl<'de> Deserialize<'de> for EwsDate {
     }
 }
 
+/// An `xs:boolean`: `true`, `false`, `1` or `0`, with surrounding XML whitespace ignored
+/// (the type's whitespace facet is `collapse`).
+///
+/// Rust's `bool::from_str` takes only `true`/`false`, but clients use the numeric forms:
+/// exchangelib writes `ExcludeConflicts` as `0`. Every boolean this crate reads goes through
+/// this type (see [`Element::bool_child`] and friends); writing always uses `true`/`false`,
+/// as Exchange does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct XsBoolean(pub bool);
+
+/// Why an `xs:boolean` did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an xs:boolean (expected true, false, 1 or 0)")]
+pub struct BadBoolean;
+
+impl FromStr for XsBoolean {
+    type Err = BadBoolean;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        // XML whitespace only (space, tab, CR, LF), not Unicode's wider set.
+        match s.trim_matches([' ', '\t', '\r', '\n']) {
+            "true" | "1" => Ok(XsBoolean(true)),
+            "false" | "0" => Ok(XsBoolean(false)),
+            _ => Err(BadBoolean),
+        }
+    }
+}
+
+impl fmt::Display for XsBoolean {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0 { "true" } else { "false" })
+    }
+}
+
+impl From<XsBoolean> for bool {
+    fn from(b: XsBoolean) -> bool {
+        b.0
+    }
+}
+
 /// Why an enumeration value did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("expected one of: {expected}")]
@@ -288,6 +328,25 @@ mod tests {
         );
         assert!("2013-13-01T00:00:00Z".parse::<EwsDateTime>().is_err());
         assert!("yesterday".parse::<EwsDateTime>().is_err());
+    }
+
+    #[test]
+    fn xs_boolean_reads_all_four_lexical_forms() {
+        for (s, v) in [
+            ("true", true),
+            ("false", false),
+            ("1", true),
+            ("0", false),
+            (" \n\t1\r\n", true),
+            ("  false ", false),
+        ] {
+            assert_eq!(s.parse::<XsBoolean>(), Ok(XsBoolean(v)), "{s:?}");
+        }
+        for bad in ["", "TRUE", "True", "yes", "2", "01", "t", "\u{a0}1"] {
+            assert_eq!(bad.parse::<XsBoolean>(), Err(BadBoolean), "{bad:?}");
+        }
+        assert_eq!(XsBoolean(true).to_string(), "true");
+        assert_eq!(XsBoolean(false).to_string(), "false");
     }
 
     #[test]

@@ -19,6 +19,8 @@ use quick_xml::name::ResolveResult;
 use quick_xml::reader::NsReader;
 use serde::{Deserialize, Serialize};
 
+use crate::value::XsBoolean;
+
 /// The SOAP 1.1 envelope namespace (always `http://`, see EWS.md §0).
 pub const SOAP_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 /// The EWS messages namespace (operation elements, `ResponseMessages`, `ResponseCode`).
@@ -453,6 +455,26 @@ impl Element {
                 .map(Some)
                 .map_err(|e| self.invalid_attr(name, v, e.to_string())),
         }
+    }
+
+    /// Parses the element's text as an `xs:boolean` (`true`, `false`, `1` or `0`).
+    pub fn bool_text(&self) -> Result<bool, ParseError> {
+        self.parse_text::<XsBoolean>().map(bool::from)
+    }
+
+    /// Parses child `ns:name` as an `xs:boolean`, if present.
+    pub fn bool_child(&self, ns: &Ns, name: &str) -> Result<Option<bool>, ParseError> {
+        self.child(ns, name).map(Element::bool_text).transpose()
+    }
+
+    /// Parses the required child `ns:name` as an `xs:boolean`.
+    pub fn required_bool_child(&self, ns: &Ns, name: &str) -> Result<bool, ParseError> {
+        self.required_child(ns, name)?.bool_text()
+    }
+
+    /// Parses attribute `name` as an `xs:boolean`, if present.
+    pub fn bool_attr(&self, name: &str) -> Result<Option<bool>, ParseError> {
+        Ok(self.parse_attr::<XsBoolean>(name)?.map(bool::from))
     }
 
     /// The first child element (in any namespace), if any.

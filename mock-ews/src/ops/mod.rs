@@ -168,8 +168,7 @@ fn run(ctx: &Ctx<'_>, operation: &str) -> Reply {
     if operation == "ConvertId" {
         return convert_id::convert_id(ctx);
     }
-    let body = normalize_booleans(&ctx.envelope.body);
-    match Request::from_xml(&body) {
+    match Request::from_xml(&ctx.envelope.body) {
         Ok(Request::GetFolder(r)) => calendar::get_folder(ctx, &r),
         Ok(Request::GetUserOofSettings(r)) => oof::get(ctx, &r),
         Ok(Request::SetUserOofSettings(r)) => oof::set(ctx, &r),
@@ -187,62 +186,6 @@ fn run(ctx: &Ctx<'_>, operation: &str) -> Reply {
         Ok(Request::GetStreamingEvents(r)) => notification::get_streaming_events(ctx, &r),
         Ok(_) | Err(ews_proto::ParseError::UnknownOperation { .. }) => unsupported(operation),
         Err(err) => Reply::Fault(crate::server::parse_fault(&err)),
-    }
-}
-
-/// xs:boolean elements clients send as `0`/`1`.
-const BOOLEAN_ELEMENTS: &[&str] = &[
-    "ExcludeConflicts",
-    "IsAllDayEvent",
-    "IsMeeting",
-    "IsCancelled",
-    "IsRecurring",
-    "IsResponseRequested",
-    "IsOnlineMeeting",
-    "IsOrganizer",
-    "ReminderIsSet",
-    "HasAttachments",
-    "MeetingRequestWasSent",
-];
-
-/// `xs:boolean` also allows `1` and `0` (exchangelib writes `ExcludeConflicts` as `0`), but
-/// ews-proto's typed readers accept only `true`/`false`; rewrite the known boolean elements
-/// and the `ReturnFullTimeZoneData` attribute before parsing. (Reported to the proto owner;
-/// remove once ews-proto reads xs:boolean fully.)
-fn normalize_booleans(e: &ews_proto::Element) -> std::borrow::Cow<'_, ews_proto::Element> {
-    fn needs(e: &ews_proto::Element) -> bool {
-        let t = e.text.trim();
-        (BOOLEAN_ELEMENTS.contains(&e.name.as_str()) && (t == "0" || t == "1"))
-            || e.attrs
-                .iter()
-                .any(|(k, v)| k == "ReturnFullTimeZoneData" && (v == "0" || v == "1"))
-            || e.children.iter().any(needs)
-    }
-    fn fix(e: &mut ews_proto::Element) {
-        if BOOLEAN_ELEMENTS.contains(&e.name.as_str()) {
-            match e.text.trim() {
-                "1" => e.text = "true".into(),
-                "0" => e.text = "false".into(),
-                _ => {}
-            }
-        }
-        for (k, v) in e.attrs.iter_mut() {
-            if k == "ReturnFullTimeZoneData" {
-                match v.as_str() {
-                    "1" => *v = "true".into(),
-                    "0" => *v = "false".into(),
-                    _ => {}
-                }
-            }
-        }
-        e.children.iter_mut().for_each(fix);
-    }
-    if needs(e) {
-        let mut owned = e.clone();
-        fix(&mut owned);
-        std::borrow::Cow::Owned(owned)
-    } else {
-        std::borrow::Cow::Borrowed(e)
     }
 }
 

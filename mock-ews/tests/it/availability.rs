@@ -214,23 +214,28 @@ async fn limits_are_faults() {
 #[tokio::test]
 async fn server_time_zones_by_id() {
     let ews = office().await;
-    let body = r#"<m:GetServerTimeZones ReturnFullTimeZoneData="true"><m:Ids><t:Id>W. Europe Standard Time</t:Id></m:Ids></m:GetServerTimeZones>"#;
-    let r = soap(
-        &ews,
-        ("bob@contoso.com", "bob-pw"),
-        &envelope("Exchange2010_SP2", None, body),
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let Response::GetServerTimeZones(z) =
-        Response::parse_bytes(r.body.as_bytes(), &Limits::default())
-            .unwrap()
-            .1
-    else {
-        panic!()
-    };
-    let defs = z.messages[0].payload.definitions.clone().unwrap();
-    assert_eq!(defs.len(), 1);
-    assert_eq!(defs[0].id, "W. Europe Standard Time");
-    assert!(!defs[0].periods.is_empty());
+    // xs:boolean: `1` is as good as `true`.
+    for full in ["true", " 1 "] {
+        let body = format!(
+            r#"<m:GetServerTimeZones ReturnFullTimeZoneData="{full}"><m:Ids><t:Id>W. Europe Standard Time</t:Id></m:Ids></m:GetServerTimeZones>"#
+        );
+        let r = soap(
+            &ews,
+            ("bob@contoso.com", "bob-pw"),
+            &envelope("Exchange2010_SP2", None, &body),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let Response::GetServerTimeZones(z) =
+            Response::parse_bytes(r.body.as_bytes(), &Limits::default())
+                .unwrap()
+                .1
+        else {
+            panic!()
+        };
+        let defs = z.messages[0].payload.definitions.clone().unwrap();
+        assert_eq!(defs.len(), 1);
+        assert_eq!(defs[0].id, "W. Europe Standard Time");
+        assert!(!defs[0].periods.is_empty(), "{full}");
+    }
 }

@@ -169,7 +169,8 @@ async fn create_update_delete_a_series_and_its_occurrences() {
 #[tokio::test]
 async fn all_day_items_snap_to_midnight_in_their_zone() {
     let ews = office().await;
-    let body = r#"<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem><t:Subject>Vacation</t:Subject><t:Start>2026-06-09T10:00:00Z</t:Start><t:End>2026-06-09T12:00:00Z</t:End><t:IsAllDayEvent>true</t:IsAllDayEvent><t:LegacyFreeBusyStatus>OOF</t:LegacyFreeBusyStatus></t:CalendarItem></m:Items></m:CreateItem>"#;
+    // `1` (padded) is xs:boolean for true: the item must be all-day, not a 2-hour event.
+    let body = r#"<m:CreateItem SendMeetingInvitations="SendToNone"><m:Items><t:CalendarItem><t:Subject>Vacation</t:Subject><t:Start>2026-06-09T10:00:00Z</t:Start><t:End>2026-06-09T12:00:00Z</t:End><t:IsAllDayEvent> 1 </t:IsAllDayEvent><t:LegacyFreeBusyStatus>OOF</t:LegacyFreeBusyStatus></t:CalendarItem></m:Items></m:CreateItem>"#;
     let env = envelope("Exchange2010_SP2", Some("bob@contoso.com"), body).replace(
         "</soap:Header>",
         r#"<t:TimeZoneContext><t:TimeZoneDefinition Id="Eastern Standard Time"/></t:TimeZoneContext></soap:Header>"#,

@@ -77,7 +77,7 @@ pub fn play_paths(paths: &[PathBuf], out: &mut impl Write) -> Result<bool, PlayE
     let files = scenario_files(paths)?;
     // Monotonic time for the summary only; the scenarios themselves run on virtual time.
     let started = std::time::Instant::now();
-    let (mut passed, mut known, mut failed) = (0, 0, 0);
+    let (mut passed, mut known, mut fixed, mut failed) = (0, 0, 0, 0);
     let mut virtual_secs = 0i64;
     for f in &files {
         let report = play_file(f);
@@ -85,6 +85,7 @@ pub fn play_paths(paths: &[PathBuf], out: &mut impl Write) -> Result<bool, PlayE
         match &report.outcome {
             Outcome::Passed => passed += 1,
             Outcome::KnownIssue { .. } => known += 1,
+            Outcome::KnownIssueFixed { .. } => fixed += 1,
             _ => failed += 1,
         }
         if let (Some(a), Some(b)) = (report.virtual_start, report.virtual_end) {
@@ -93,7 +94,8 @@ pub fn play_paths(paths: &[PathBuf], out: &mut impl Write) -> Result<bool, PlayE
     }
     writeln!(
         out,
-        "\n{} scenarios: {passed} passed, {known} known issues, {failed} failed \
+        "\n{} scenarios: {passed} passed, {known} known issues, {fixed} fixed known issues, \
+         {failed} failed \
          ({:.1} virtual days in {:.2} s)",
         files.len(),
         virtual_secs as f64 / 86_400.0,

@@ -13,6 +13,74 @@ use chrono_tz::Tz;
 
 const TABLE: &str = include_str!("windows_zones.txt");
 
+/// tzdb links CLDR does not list, with the listed zone each is a link to (tzdb's `backward`
+/// file): the UTC and GMT spellings, zones renamed after CLDR fixed its ids (`Asia/Kolkata`,
+/// `Europe/Kyiv`), and the legacy country names clients still send (`US/Eastern`).
+///
+/// Without this a lookup of, say, `UTC` fell back to comparing UTC offsets over 70 years
+/// against every listed zone (~50 ms in a debug build, once per zone before caching); these
+/// are the names that actually arrive, so they are plain table hits. It is also more
+/// precise: the comparison takes the first Windows zone with equal offsets, which for
+/// `Africa/Asmara` is `Arab Standard Time` rather than its target's `E. Africa Standard Time`.
+/// The tests check each entry is a real link (same offsets as its target).
+const LINKS: &[(&str, &str)] = &[
+    ("UTC", "Etc/UTC"),
+    ("Etc/UCT", "Etc/UTC"),
+    ("UCT", "Etc/UTC"),
+    ("Etc/Universal", "Etc/UTC"),
+    ("Universal", "Etc/UTC"),
+    ("Etc/Zulu", "Etc/UTC"),
+    ("Zulu", "Etc/UTC"),
+    ("GMT", "Etc/GMT"),
+    ("Etc/GMT+0", "Etc/GMT"),
+    ("Etc/GMT-0", "Etc/GMT"),
+    ("Etc/GMT0", "Etc/GMT"),
+    ("GMT+0", "Etc/GMT"),
+    ("GMT-0", "Etc/GMT"),
+    ("GMT0", "Etc/GMT"),
+    ("Etc/Greenwich", "Etc/GMT"),
+    ("Greenwich", "Etc/GMT"),
+    ("Asia/Kolkata", "Asia/Calcutta"),
+    ("Europe/Kyiv", "Europe/Kiev"),
+    ("Asia/Kathmandu", "Asia/Katmandu"),
+    ("Asia/Yangon", "Asia/Rangoon"),
+    ("Asia/Ho_Chi_Minh", "Asia/Saigon"),
+    ("America/Nuuk", "America/Godthab"),
+    ("Pacific/Kanton", "Pacific/Enderbury"),
+    ("Atlantic/Faroe", "Atlantic/Faeroe"),
+    ("Africa/Asmara", "Africa/Asmera"),
+    ("Pacific/Chuuk", "Pacific/Truk"),
+    ("Pacific/Pohnpei", "Pacific/Ponape"),
+    ("America/Atikokan", "America/Coral_Harbour"),
+    ("America/Argentina/Buenos_Aires", "America/Buenos_Aires"),
+    ("America/Indiana/Indianapolis", "America/Indianapolis"),
+    ("America/Kentucky/Louisville", "America/Louisville"),
+    ("US/Eastern", "America/New_York"),
+    ("US/Central", "America/Chicago"),
+    ("US/Mountain", "America/Denver"),
+    ("US/Pacific", "America/Los_Angeles"),
+    ("US/Alaska", "America/Anchorage"),
+    ("US/Hawaii", "Pacific/Honolulu"),
+    ("US/Arizona", "America/Phoenix"),
+    ("Canada/Eastern", "America/Toronto"),
+    ("Canada/Pacific", "America/Vancouver"),
+    ("GB", "Europe/London"),
+    ("Portugal", "Europe/Lisbon"),
+    ("Poland", "Europe/Warsaw"),
+    ("Turkey", "Europe/Istanbul"),
+    ("Israel", "Asia/Jerusalem"),
+    ("Egypt", "Africa/Cairo"),
+    ("Iran", "Asia/Tehran"),
+    ("Japan", "Asia/Tokyo"),
+    ("ROK", "Asia/Seoul"),
+    ("PRC", "Asia/Shanghai"),
+    ("Hongkong", "Asia/Hong_Kong"),
+    ("Singapore", "Asia/Singapore"),
+    ("NZ", "Pacific/Auckland"),
+    ("Australia/ACT", "Australia/Sydney"),
+    ("Australia/NSW", "Australia/Sydney"),
+];
+
 /// One Windows time zone as CLDR describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WindowsZone {
@@ -82,6 +150,11 @@ fn parse_table(table: &'static str) -> Tables {
             iana,
         });
     }
+    for (link, target) in LINKS {
+        if let Some(&index) = by_iana.get(target) {
+            by_iana.entry(link).or_insert(index);
+        }
+    }
     Tables { zones, by_iana }
 }
 
@@ -121,13 +194,23 @@ pub fn iana_to_windows(tz: Tz) -> Option<&'static str> {
     if let Some(&index) = tables.by_iana.get(tz.name()) {
         return Some(tables.zones[index].id);
     }
-    // The comparison takes milliseconds; remember its answer per zone.
-    static LINKS: OnceLock<Mutex<HashMap<Tz, Option<&'static str>>>> = OnceLock::new();
-    let links = LINKS.get_or_init(Mutex::default);
-    if let Some(known) = links.lock().ok().and_then(|map| map.get(&tz).copied()) {
+    // The comparison takes milliseconds (tens in a debug build); remember its answer per
+    // zone, so callers need no cache of their own.
+    static BY_OFFSETS: OnceLock<Mutex<HashMap<Tz, Option<&'static str>>>> = OnceLock::new();
+    let memo = BY_OFFSETS.get_or_init(Mutex::default);
+    if let Some(known) = memo.lock().ok().and_then(|map| map.get(&tz).copied()) {
         return known;
     }
-    let found = tables
+    let found = by_offsets(tables, tz);
+    if let Ok(mut map) = memo.lock() {
+        map.insert(tz, found);
+    }
+    found
+}
+
+/// The first Windows zone listing an IANA zone with the same offsets as `tz` (the slow path).
+fn by_offsets(tables: &Tables, tz: Tz) -> Option<&'static str> {
+    tables
         .zones
         .iter()
         .find(|zone| {
@@ -135,11 +218,7 @@ pub fn iana_to_windows(tz: Tz) -> Option<&'static str> {
                 .iter()
                 .any(|(_, listed)| same_offsets(*listed, tz))
         })
-        .map(|zone| zone.id);
-    if let Ok(mut map) = links.lock() {
-        map.insert(tz, found);
-    }
-    found
+        .map(|zone| zone.id)
 }
 
 /// Whether two zones have the same UTC offset at every instant from 1970 to 2040.
@@ -271,6 +350,34 @@ mod tests {
         ] {
             let tz: Tz = iana.parse().unwrap();
             assert_eq!(iana_to_windows(tz), Some(windows), "{iana}");
+        }
+    }
+
+    #[test]
+    fn every_link_is_a_table_hit_mapping_like_its_target() {
+        let tables = tables();
+        for (link, target) in LINKS {
+            let tz: Tz = link
+                .parse()
+                .unwrap_or_else(|_| panic!("{link} unknown to chrono-tz"));
+            let target: Tz = target.parse().unwrap();
+            assert!(
+                tables.by_iana.contains_key(target.name()),
+                "{target} is not listed by CLDR"
+            );
+            assert!(
+                !windows_zones()
+                    .iter()
+                    .any(|z| z.iana.iter().any(|(_, t)| t.name() == *link)),
+                "{link} is listed by CLDR itself"
+            );
+            let hit = tables.by_iana.get(tz.name()).map(|&i| tables.zones[i].id);
+            assert!(hit.is_some(), "{link} is not a table hit");
+            // A link has its target's offsets; the offset comparison alone can pick an
+            // earlier Windows zone that merely shares them (`Africa/Asmara` would become
+            // `Arab Standard Time` instead of CLDR's `E. Africa Standard Time`).
+            assert!(same_offsets(tz, target), "{link} is not a link to {target}");
+            assert_eq!(hit, iana_to_windows(target), "{link} -> {target}");
         }
     }
 

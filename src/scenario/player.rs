@@ -817,7 +817,7 @@ impl Player<'_> {
                         .map(|e| Key {
                             start: e.start,
                             end: e.end,
-                            status: format!("{:?}", e.status()),
+                            status: format!("{:?}", served(e.status(), w.server)),
                             subject: (!mb.privacy).then(|| e.subject().to_string()),
                         })
                         .collect();
@@ -913,7 +913,7 @@ impl Player<'_> {
                     id: None,
                     start: e.start,
                     end: e.end,
-                    status: e.status(),
+                    status: served(e.status(), w.server),
                     cancelled: e.item.cancelled,
                     private: matches!(
                         e.item.sensitivity,
@@ -1220,6 +1220,20 @@ struct Truth {
     items: Vec<BusyItem>,
     oof: calendar_core::OofSettings,
     zone: Tz,
+}
+
+/// A status as the mock's server version serves it: Exchange 2010 predates WorkingElsewhere
+/// and shows such items as Busy, so that is the truth a 2010 client can and must see.
+fn served(
+    s: calendar_core::FreeBusyStatus,
+    server: mock_ews::ServerVersion,
+) -> calendar_core::FreeBusyStatus {
+    match s {
+        calendar_core::FreeBusyStatus::WorkingElsewhere if !server.has_working_elsewhere() => {
+            calendar_core::FreeBusyStatus::Busy
+        }
+        other => other,
+    }
 }
 
 /// Whether the engine has read this mailbox's calendar at least once.

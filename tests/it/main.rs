@@ -3,6 +3,7 @@
 // A test binary: a panic is how a helper reports a broken fixture.
 #![allow(clippy::unwrap_used)]
 
+mod convergence;
 mod decode;
 mod player;
 mod scenarios;

@@ -7,6 +7,12 @@ use serde::{Deserialize, Serialize};
 use crate::response::{Payload, Responses};
 use crate::xml::{Element, Ns, ParseError, Writer};
 
+/// The XML Schema instance namespace, bound to `xsi` for `xsi:type`.
+const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// The `xsi:type` Exchange writes on `m:AlternateId` in a ConvertId response.
+pub const ALTERNATE_ID_TYPE: &str = "t:AlternateIdType";
+
 /// `t:AlternateId` (`Format`, `Id`, `Mailbox`, optional `IsArchive`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlternateId {
@@ -30,17 +36,31 @@ impl AlternateId {
         })
     }
 
+    /// Writes `t:AlternateId` (in a request) or `m:AlternateId` (in a response).
+    ///
+    /// In a response the element's schema type is the abstract `t:AlternateIdBaseType`, so
+    /// Exchange names the concrete type with `xsi:type="t:AlternateIdType"`; the EWS Managed
+    /// API and ews-javascript-api dispatch on that attribute (no attribute: no id), while
+    /// exchangelib matches on the element name and ignores it. Requests name the concrete
+    /// `t:AlternateId` element and carry no `xsi:type`.
     fn write(&self, w: &mut Writer, ns: &Ns) {
         let archive = self.is_archive.map(|b| b.to_string());
-        let mut attrs = vec![
-            ("Format", self.format.as_str()),
-            ("Id", self.id.as_str()),
-            ("Mailbox", self.mailbox.as_str()),
-        ];
+        let mut attrs = Vec::with_capacity(6);
+        let in_response = *ns == Ns::Messages;
+        if in_response {
+            attrs.push(("xmlns:xsi", XSI_NS));
+            attrs.push(("xsi:type", ALTERNATE_ID_TYPE));
+        }
+        attrs.push(("Format", self.format.as_str()));
+        attrs.push(("Id", self.id.as_str()));
+        attrs.push(("Mailbox", self.mailbox.as_str()));
         if let Some(a) = &archive {
             attrs.push(("IsArchive", a));
         }
-        w.empty(ns, "AlternateId", &attrs);
+        // `t:` must be in scope for the `xsi:type` value (a QName).
+        let declare: &[Ns] = if in_response { &[Ns::Types] } else { &[] };
+        w.start_declaring(ns, "AlternateId", &attrs, declare);
+        w.end();
     }
 }
 
@@ -110,3 +130,65 @@ impl Payload for ConvertIdResult {
 
 /// `m:ConvertIdResponse`.
 pub type ConvertIdResponse = Responses<ConvertIdResult>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::response::ResponseMessage;
+    use crate::xml::{Limits, parse};
+
+    fn id() -> AlternateId {
+        AlternateId {
+            format: "HexEntryId".into(),
+            id: "00AB".into(),
+            mailbox: "alice@contoso.com".into(),
+            is_archive: None,
+        }
+    }
+
+    #[test]
+    fn response_alternate_id_names_its_concrete_type_with_xsi_type() {
+        let response = ConvertIdResponse::single(ResponseMessage::success(ConvertIdResult {
+            alternate_id: Some(id()),
+        }));
+        let mut w = Writer::fragment();
+        response.write(&mut w);
+        let xml = w.into_string();
+        assert!(
+            xml.contains(
+                "<m:AlternateId xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" \
+                 xsi:type=\"t:AlternateIdType\" Format=\"HexEntryId\" Id=\"00AB\" \
+                 Mailbox=\"alice@contoso.com\"/>"
+            ),
+            "{xml}"
+        );
+        // The `t:` of the QName value is declared, and the written form reads back.
+        let tree = parse(xml.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(ConvertIdResponse::from_xml(&tree).unwrap(), response);
+    }
+
+    #[test]
+    fn response_alternate_id_declares_t_when_written_on_its_own() {
+        let mut w = Writer::fragment();
+        id().write(&mut w, &Ns::Messages);
+        let xml = w.into_string();
+        assert!(
+            xml.contains("xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\""),
+            "{xml}"
+        );
+    }
+
+    #[test]
+    fn request_alternate_id_has_no_xsi_type() {
+        let request = ConvertId {
+            destination_format: "EwsId".into(),
+            source_ids: vec![id()],
+        };
+        let mut w = Writer::fragment();
+        request.write(&mut w);
+        let xml = w.into_string();
+        assert!(!xml.contains("xsi"), "{xml}");
+        let tree = parse(xml.as_bytes(), &Limits::default()).unwrap();
+        assert_eq!(ConvertId::from_xml(&tree).unwrap(), request);
+    }
+}

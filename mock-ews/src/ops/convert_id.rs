@@ -6,7 +6,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use ews_proto::{Element, Ns};
+use ews_proto::Payload as _;
+use ews_proto::convert_id::{AlternateId, ConvertId, ConvertIdResult};
 
 use crate::ops::common::{Messages, MsgError};
 use crate::ops::{Ctx, Reply};
@@ -36,8 +37,8 @@ fn encode(format: &str, bytes: &[u8]) -> Option<String> {
     }
 }
 
-fn convert(ctx: &Ctx<'_>, dest: &str, alt: &Element) -> Result<(String, String, String), MsgError> {
-    let mailbox = alt.attr("Mailbox").unwrap_or_default().trim().to_owned();
+fn convert(ctx: &Ctx<'_>, dest: &str, alt: &AlternateId) -> Result<AlternateId, MsgError> {
+    let mailbox = alt.mailbox.trim().to_owned();
     if !mailbox.contains('@') {
         return Err(MsgError::new(
             "ErrorInvalidSmtpAddress",
@@ -51,26 +52,26 @@ fn convert(ctx: &Ctx<'_>, dest: &str, alt: &Element) -> Result<(String, String, 
         )
         .with_value("SmtpAddress", mailbox));
     }
-    let format = alt.attr("Format").unwrap_or_default();
-    let id = alt.attr("Id").unwrap_or_default();
     let malformed = || MsgError::new("ErrorInvalidIdMalformed", "Id is malformed.");
-    let bytes = decode(format, id).ok_or_else(malformed)?;
+    let bytes = decode(&alt.format, &alt.id).ok_or_else(malformed)?;
     if crate::id::parse_id(&STANDARD.encode(&bytes)).is_none() {
         return Err(malformed());
     }
-    let out = encode(dest, &bytes).ok_or_else(malformed)?;
-    Ok((dest.to_owned(), out, mailbox))
+    let id = encode(dest, &bytes).ok_or_else(malformed)?;
+    Ok(AlternateId {
+        format: dest.to_owned(),
+        id,
+        mailbox,
+        is_archive: None,
+    })
 }
 
-pub(crate) fn convert_id(ctx: &Ctx<'_>) -> Reply {
-    let body = &ctx.envelope.body;
-    let dest = body.attr("DestinationFormat").unwrap_or("EwsId").to_owned();
+/// Answers with ews-proto's `ConvertIdResult`, whose `m:AlternateId` carries the
+/// `xsi:type="t:AlternateIdType"` Exchange writes (the EWS Managed API dispatches on it).
+pub(crate) fn convert_id(ctx: &Ctx<'_>, request: &ConvertId) -> Reply {
+    let dest = request.destination_format.trim();
     let mut out = Messages::new(ctx.server, "ConvertId");
-    let ids: Vec<&Element> = body
-        .child(&Ns::Messages, "SourceIds")
-        .map(|s| s.children.iter().collect())
-        .unwrap_or_default();
-    if ids.is_empty() {
+    if request.source_ids.is_empty() {
         out.error(
             &MsgError::new(
                 "ErrorInvalidRequest",
@@ -79,20 +80,13 @@ pub(crate) fn convert_id(ctx: &Ctx<'_>) -> Reply {
             |_| {},
         );
     }
-    for alt in ids {
-        match convert(ctx, &dest, alt) {
-            Ok((format, id, mailbox)) => out.success(|w| {
-                w.empty(
-                    &Ns::Messages,
-                    "AlternateId",
-                    &[
-                        ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"),
-                        ("xsi:type", "t:AlternateIdType"),
-                        ("Format", &format),
-                        ("Id", &id),
-                        ("Mailbox", &mailbox),
-                    ],
-                );
+    for alt in &request.source_ids {
+        match convert(ctx, dest, alt) {
+            Ok(converted) => out.success(|w| {
+                ConvertIdResult {
+                    alternate_id: Some(converted),
+                }
+                .write(w)
             }),
             Err(e) => out.error(&e, |_| {}),
         }

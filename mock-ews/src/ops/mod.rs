@@ -163,12 +163,8 @@ pub(crate) fn dispatch(
 }
 
 fn run(ctx: &Ctx<'_>, operation: &str) -> Reply {
-    // Written here rather than with ews-proto's ConvertIdResponse, whose m:AlternateId has
-    // no `xsi:type="t:AlternateIdType"` (Exchange writes it; the Managed API dispatches on it).
-    if operation == "ConvertId" {
-        return convert_id::convert_id(ctx);
-    }
     match Request::from_xml(&ctx.envelope.body) {
+        Ok(Request::ConvertId(r)) => convert_id::convert_id(ctx, &r),
         Ok(Request::GetFolder(r)) => calendar::get_folder(ctx, &r),
         Ok(Request::GetUserOofSettings(r)) => oof::get(ctx, &r),
         Ok(Request::SetUserOofSettings(r)) => oof::set(ctx, &r),

@@ -304,3 +304,48 @@ async fn xs_boolean_one_and_zero_are_accepted() {
         r.body
     );
 }
+
+#[tokio::test]
+async fn convert_id_answers_with_the_typed_alternate_id_exchange_writes() {
+    use ews_proto::{Limits, Response};
+    let ews = office().await;
+    let ews_id = mock_ews::item_id(1, 999, 1);
+    let body = format!(
+        r#"<m:ConvertId DestinationFormat="HexEntryId"><m:SourceIds><t:AlternateId Format="EwsId" Id="{ews_id}" Mailbox="alice@contoso.com"/></m:SourceIds></m:ConvertId>"#
+    );
+    let r = soap(
+        &ews,
+        ("bob@contoso.com", "bob-pw"),
+        &envelope("Exchange2010_SP2", None, &body),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The Managed API reads `xsi:type` to pick the id class; without it there is no id.
+    assert!(
+        r.body.contains(
+            r#"<m:AlternateId xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="t:AlternateIdType" Format="HexEntryId""#
+        ),
+        "{}",
+        r.body
+    );
+    let Response::ConvertId(resp) = Response::parse_bytes(r.body.as_bytes(), &Limits::default())
+        .unwrap()
+        .1
+    else {
+        panic!("{}", r.body)
+    };
+    let alt = resp.messages[0].payload.alternate_id.clone().unwrap();
+    assert_eq!(alt.mailbox, "alice@contoso.com");
+    // Hex of the same bytes: converting back gives the original EwsId.
+    let back = format!(
+        r#"<m:ConvertId DestinationFormat="EwsId"><m:SourceIds><t:AlternateId Format="HexEntryId" Id="{}" Mailbox="alice@contoso.com"/></m:SourceIds></m:ConvertId>"#,
+        alt.id
+    );
+    let r = soap(
+        &ews,
+        ("bob@contoso.com", "bob-pw"),
+        &envelope("Exchange2010_SP2", None, &back),
+    )
+    .await;
+    assert!(r.body.contains(&format!(r#"Id="{ews_id}""#)), "{}", r.body);
+}

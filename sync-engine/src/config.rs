@@ -164,6 +164,10 @@ pub struct RawUser {
     pub calendar_integration: bool,
     #[serde(default)]
     pub privacy: bool,
+    /// The user's IANA zone (`Europe/Berlin`), from the directory: the days on which
+    /// all-day items fall for presence.
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 /// A counter: `id`, optional `privacy`, and the rest is calendar-core's `Counter` in its own
@@ -299,6 +303,8 @@ pub struct UserConfig {
     pub calendar_integration: bool,
     /// Subjects are never requested, stored, logged or served: free/busy only.
     pub privacy: bool,
+    /// The user's zone, if configured: all-day items are laid on its days.
+    pub time_zone: Option<chrono_tz::Tz>,
 }
 
 /// One service counter.
@@ -673,11 +679,25 @@ fn users(raw: &[RawUser], p: &mut Problems) -> Vec<UserConfig> {
                 .clone()
                 .or_else(|| non_empty(&u.name).map(str::to_string))
                 .unwrap_or_else(|| format!("users[{i}]"));
+            let time_zone = match non_empty(&u.time_zone) {
+                None => None,
+                Some(name) => match name.parse::<chrono_tz::Tz>() {
+                    Ok(tz) => Some(tz),
+                    Err(_) => {
+                        p.push(
+                            format!("users[{i}].time_zone"),
+                            format!("`{name}` is not an IANA time zone such as Europe/Berlin"),
+                        );
+                        None
+                    }
+                },
+            };
             UserConfig {
                 email,
                 label,
                 calendar_integration: u.calendar_integration,
                 privacy: u.privacy,
+                time_zone,
             }
         })
         .collect()

@@ -101,14 +101,81 @@ pub struct SyncReport {
     pub failed: usize,
 }
 
-/// The calendar-core view of an appointment for presence. An all-day item whose creation zone
-/// is unknown keeps the exact instants Exchange sent (midnight to midnight in the zone it was
-/// created in) instead of being re-rounded to whole days of a default zone (UTC), which would
-/// stretch a Berlin all-day item over two UTC days.
-fn presence_item(a: &Appointment) -> calendar_core::BusyItem {
+/// The local dates `[first, after)` an all-day item covers in the zone it was created in.
+///
+/// FindItem does not report that zone, but an all-day item starts and ends at a local
+/// midnight there, so each instant's UTC time of day gives the zone's offset at that
+/// instant (taken in -12 h..=+12 h; offsets are whole quarter hours). Reading start and end
+/// separately keeps the dates right across a DST change inside the item.
+pub(crate) fn all_day_dates(a: &Appointment) -> Option<(NaiveDate, NaiveDate)> {
+    let first = local_midnight(a.start)?.0;
+    let after = local_midnight(a.end)?.0;
+    (first < after).then_some((first, after))
+}
+
+/// The local date and UTC offset (seconds) at which `t` is a local midnight, taking the
+/// offset in -12 h..=+12 h; `None` unless `t` is on a quarter hour.
+fn local_midnight(t: DateTime<Utc>) -> Option<(NaiveDate, i64)> {
+    let secs = i64::from(chrono::Timelike::num_seconds_from_midnight(&t));
+    if secs % 900 != 0 || t.timestamp_subsec_nanos() != 0 {
+        return None;
+    }
+    let mut offset = (86_400 - secs) % 86_400;
+    if offset > 12 * 3600 {
+        offset -= 86_400;
+    }
+    Some(((t + Duration::seconds(offset)).date_naive(), offset))
+}
+
+/// A fixed zone for a whole-hour offset (`Etc/GMT-1` is UTC+1: the signs are POSIX's).
+fn fixed_zone(offset_secs: i64) -> Option<chrono_tz::Tz> {
+    if offset_secs % 3600 != 0 {
+        return None;
+    }
+    let hours = offset_secs / 3600;
+    let name = match hours {
+        0 => "Etc/GMT".to_string(),
+        h if h > 0 => format!("Etc/GMT-{h}"),
+        h => format!("Etc/GMT+{}", -h),
+    };
+    name.parse().ok()
+}
+
+/// The calendar-core view of an appointment, for presence (`day_zone`: the user's zone) or
+/// slots (the counter's zone).
+///
+/// An all-day item whose creation zone is unknown (FindItem does not report it) is laid on
+/// the same dates in `day_zone` (CALENDAR-SEMANTICS #19: an item created in Los Angeles
+/// for Tuesday is Tuesday in Berlin). Without a `day_zone` it keeps the exact instants
+/// Exchange sent (midnight to midnight where it was created); calendar-core would otherwise
+/// round it to whole UTC days and stretch it over two.
+pub(crate) fn day_item(
+    a: &Appointment,
+    day_zone: Option<chrono_tz::Tz>,
+) -> calendar_core::BusyItem {
     let mut item = a.busy_item();
-    if item.all_day && item.time_zone.is_none() {
-        item.all_day = false;
+    if !item.all_day || item.time_zone.is_some() {
+        return item;
+    }
+    // Same offset at both ends (no DST change inside): give calendar-core the creation zone
+    // as a fixed zone and let it lay the dates on the day zone itself.
+    if let (Some((_, start_offset)), Some((_, end_offset))) =
+        (local_midnight(a.start), local_midnight(a.end))
+        && start_offset == end_offset
+        && let Some(zone) = fixed_zone(start_offset)
+    {
+        item.time_zone = Some(zone);
+        return item;
+    }
+    item.all_day = false;
+    if let (Some(zone), Some((first, after))) = (day_zone, all_day_dates(a)) {
+        let midnight = |d: NaiveDate| {
+            calendar_core::first_instant_at_or_after(zone, d.and_time(chrono::NaiveTime::MIN))
+        };
+        if let (Some(start), Some(end)) = (midnight(first), midnight(after)) {
+            item.start = start;
+            item.end = end;
+        }
     }
     item
 }
@@ -826,11 +893,16 @@ impl Engine {
             .filter(|_| user.calendar_integration);
         let input = PresenceInput {
             items: mailbox
-                .map(|m| m.appointments.iter().map(presence_item).collect())
+                .map(|m| {
+                    m.appointments
+                        .iter()
+                        .map(|a| day_item(a, user.time_zone))
+                        .collect()
+                })
                 .unwrap_or_default(),
             oof: mailbox.and_then(|m| m.oof.clone()).unwrap_or_default(),
             manual: state.overrides.get(&email).cloned(),
-            time_zone: None,
+            time_zone: user.time_zone,
         };
         UserPresence {
             presence: calendar_core::presence(&input, &self.inner.config.presence, now),
@@ -1029,7 +1101,7 @@ impl Engine {
         let items: Vec<_> = mailbox
             .appointments
             .iter()
-            .map(Appointment::busy_item)
+            .map(|a| day_item(a, Some(counter.slots.time_zone)))
             .collect();
         let mut settings = counter.slots.clone();
         settings.mailbox = email.clone();
@@ -1137,5 +1209,107 @@ impl Engine {
                 .collect(),
             problems,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use calendar_core::FreeBusyStatus;
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn all_day(start: DateTime<Utc>, end: DateTime<Utc>) -> Appointment {
+        let mut a = Appointment::new(start, end, FreeBusyStatus::Busy);
+        a.all_day = true;
+        a
+    }
+
+    fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap()
+    }
+
+    fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    #[test]
+    fn all_day_dates_come_from_the_creation_zone_midnights() {
+        // Berlin in winter (+1), Berlin in summer (+2), Los Angeles (-7), Hawaii (-10).
+        let cases = [
+            (
+                utc(2026, 3, 24, 23),
+                utc(2026, 3, 25, 23),
+                date(2026, 3, 25),
+                date(2026, 3, 26),
+            ),
+            (
+                utc(2026, 6, 30, 22),
+                utc(2026, 7, 1, 22),
+                date(2026, 7, 1),
+                date(2026, 7, 2),
+            ),
+            (
+                utc(2026, 3, 24, 7),
+                utc(2026, 3, 25, 7),
+                date(2026, 3, 24),
+                date(2026, 3, 25),
+            ),
+            (
+                utc(2026, 3, 24, 10),
+                utc(2026, 3, 25, 10),
+                date(2026, 3, 24),
+                date(2026, 3, 25),
+            ),
+            // Berlin's fall-back day: 00:00 CEST to 00:00 CET is 25 hours, still one date.
+            (
+                utc(2026, 10, 24, 22),
+                utc(2026, 10, 25, 23),
+                date(2026, 10, 25),
+                date(2026, 10, 26),
+            ),
+        ];
+        for (start, end, first, after) in cases {
+            assert_eq!(
+                all_day_dates(&all_day(start, end)),
+                Some((first, after)),
+                "{start}"
+            );
+        }
+        // Not at a quarter hour: not a midnight anywhere.
+        let odd = all_day(
+            utc(2026, 3, 24, 7) + Duration::minutes(7),
+            utc(2026, 3, 25, 7),
+        );
+        assert_eq!(all_day_dates(&odd), None);
+    }
+
+    #[test]
+    fn an_all_day_item_is_laid_on_the_same_dates_of_the_day_zone() {
+        // Created in Los Angeles for Tuesday: Tuesday in Berlin, not 08:00 to 08:00.
+        let berlin: chrono_tz::Tz = "Europe/Berlin".parse().unwrap();
+        let la = all_day(utc(2026, 3, 24, 7), utc(2026, 3, 25, 7));
+        let item = day_item(&la, Some(berlin));
+        assert!(item.all_day);
+        assert_eq!(item.time_zone.map(|z| z.name()), Some("Etc/GMT+7"));
+        assert_eq!(
+            item.span(berlin),
+            Some((utc(2026, 3, 23, 23), utc(2026, 3, 24, 23)))
+        );
+        // A DST change inside the item (Berlin's fall-back day): laid on the day zone here.
+        let fall_back = all_day(utc(2026, 10, 24, 22), utc(2026, 10, 25, 23));
+        let item = day_item(&fall_back, Some(berlin));
+        assert!(!item.all_day);
+        assert_eq!(
+            (item.start, item.end),
+            (utc(2026, 10, 24, 22), utc(2026, 10, 25, 23))
+        );
+        // Without a day zone the instants stay as sent.
+        let item = day_item(&fall_back, None);
+        assert!(!item.all_day);
+        assert_eq!(
+            (item.start, item.end),
+            (utc(2026, 10, 24, 22), utc(2026, 10, 25, 23))
+        );
     }
 }

@@ -6,5 +6,6 @@
 mod convergence;
 mod decode;
 mod player;
+mod property;
 mod scenarios;
 mod up;

@@ -29,7 +29,7 @@ use crate::log::EventLog;
 use crate::state::{
     EntryProblem, Health, MailboxError, MailboxState, MailboxStatus, State, Status, Window,
 };
-use crate::subscriptions::StreamRegistry;
+use crate::subscriptions::{PushSignal, StreamRegistry};
 
 /// Why an engine query failed (the API maps each to an HTTP status).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -214,10 +214,10 @@ struct Inner {
 /// Where push notifications go: subscription id -> mailbox and its watcher's channel.
 #[derive(Default)]
 struct PushRoutes {
-    by_id: BTreeMap<String, (String, mpsc::UnboundedSender<()>)>,
+    by_id: BTreeMap<String, (String, mpsc::UnboundedSender<PushSignal>)>,
     heard: BTreeMap<String, DateTime<Utc>>,
     /// Receivers of subscriptions made before their watcher runs, by mailbox.
-    parked: BTreeMap<String, mpsc::UnboundedReceiver<()>>,
+    parked: BTreeMap<String, mpsc::UnboundedReceiver<PushSignal>>,
 }
 
 /// The engine's background tasks (and its mailbox watchers); dropping this stops them.
@@ -414,7 +414,12 @@ impl Engine {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn register_push(&self, mailbox: &str, id: &str, tx: mpsc::UnboundedSender<()>) {
+    pub(crate) fn register_push(
+        &self,
+        mailbox: &str,
+        id: &str,
+        tx: mpsc::UnboundedSender<PushSignal>,
+    ) {
         let now = self.inner.clock.now();
         let mut routes = self.push_routes();
         routes
@@ -423,11 +428,18 @@ impl Engine {
         routes.heard.insert(mailbox.to_string(), now);
     }
 
-    pub(crate) fn park_push_receiver(&self, mailbox: &str, rx: mpsc::UnboundedReceiver<()>) {
+    pub(crate) fn park_push_receiver(
+        &self,
+        mailbox: &str,
+        rx: mpsc::UnboundedReceiver<PushSignal>,
+    ) {
         self.push_routes().parked.insert(mailbox.to_string(), rx);
     }
 
-    pub(crate) fn take_push_receiver(&self, mailbox: &str) -> Option<mpsc::UnboundedReceiver<()>> {
+    pub(crate) fn take_push_receiver(
+        &self,
+        mailbox: &str,
+    ) -> Option<mpsc::UnboundedReceiver<PushSignal>> {
         self.push_routes().parked.remove(mailbox)
     }
 
@@ -443,7 +455,10 @@ impl Engine {
         self.push_routes().heard.insert(mailbox.to_string(), at);
     }
 
-    pub(crate) fn push_target(&self, id: &str) -> Option<(String, mpsc::UnboundedSender<()>)> {
+    pub(crate) fn push_target(
+        &self,
+        id: &str,
+    ) -> Option<(String, mpsc::UnboundedSender<PushSignal>)> {
         self.push_routes().by_id.get(id).cloned()
     }
 

@@ -38,6 +38,13 @@ enum Ended {
     Lost(String),
 }
 
+/// What the push listener tells one mailbox's watcher.
+pub(crate) enum PushSignal {
+    Changed,
+    /// Exchange reported the subscription dead (ErrorReadEventsFailed and kin).
+    Lost(String),
+}
+
 /// What the streaming connections tell one mailbox's watcher.
 pub(crate) enum MailboxEvent {
     Changed,
@@ -403,8 +410,20 @@ impl Engine {
                         ));
                     }
                 }
-                Some(()) = rx.recv() => {
-                    while rx.try_recv().is_ok() {}
+                Some(signal) = rx.recv() => {
+                    let mut lost = match signal {
+                        PushSignal::Lost(reason) => Some(reason),
+                        PushSignal::Changed => None,
+                    };
+                    while let Ok(signal) = rx.try_recv() {
+                        if let PushSignal::Lost(reason) = signal {
+                            lost = Some(reason);
+                        }
+                    }
+                    if let Some(reason) = lost {
+                        self.unregister_push(&sub.id);
+                        return Ended::Lost(reason);
+                    }
                     self.log().debug(Some(mailbox), "Change notification (push): resyncing");
                     self.resync_mailbox(mailbox).await;
                 }
@@ -422,8 +441,13 @@ impl Engine {
             match self.push_target(&n.subscription_id) {
                 Some((mailbox, tx)) => {
                     self.set_push_heard(&mailbox, now);
-                    if n.changed {
-                        let _ = tx.send(());
+                    if let Some(reason) = n.lost {
+                        // Exchange says this subscription is dead: re-subscribe now rather
+                        // than after the silence check.
+                        let _ = tx.send(PushSignal::Lost(reason));
+                        keep = false;
+                    } else if n.changed {
+                        let _ = tx.send(PushSignal::Changed);
                     }
                 }
                 None => keep = false,

@@ -679,6 +679,9 @@ pub struct Notification {
     pub changed: bool,
     pub watermark: Option<String>,
     pub more: bool,
+    /// Set when the message is an error about this subscription (a push subscription that
+    /// died gets one `ErrorReadEventsFailed` naming it in `MessageXml`).
+    pub lost: Option<String>,
 }
 
 fn read_notification(n: &ews_proto::notification::Notification) -> Notification {
@@ -694,6 +697,7 @@ fn read_notification(n: &ews_proto::notification::Notification) -> Notification 
         changed: n.events.iter().any(|e| e.kind != EventType::StatusEvent),
         watermark,
         more: n.more_events.unwrap_or(false),
+        lost: None,
     }
 }
 
@@ -846,7 +850,30 @@ pub fn parse_send_notification(bytes: &[u8]) -> Result<Vec<Notification>, Exchan
         .map_err(|e| malformed(OP, e.to_string()))?;
     let mut out = Vec::new();
     for m in &request.messages {
-        status_error(OP, None, &m.status)?;
+        if let Err(e) = status_error(OP, None, &m.status) {
+            let id = m
+                .status
+                .message_xml
+                .as_ref()
+                .and_then(|x| x.get("SubscriptionId"))
+                .or_else(|| {
+                    m.payload
+                        .notification
+                        .as_ref()
+                        .map(|n| n.subscription_id.as_str())
+                });
+            match id {
+                Some(id) => out.push(Notification {
+                    subscription_id: id.trim().to_string(),
+                    changed: false,
+                    watermark: None,
+                    more: false,
+                    lost: Some(e.to_string()),
+                }),
+                None => return Err(e),
+            }
+            continue;
+        }
         if let Some(n) = &m.payload.notification {
             out.push(read_notification(n));
         }
@@ -1104,6 +1131,21 @@ mod tests {
             "<m:MessageText>too many</m:MessageText><m:ResponseCode>ErrorExceededConnectionCount</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey>",
         );
         assert!(parse_stream_chunk("a@x", whole.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn a_dead_push_subscription_is_reported_by_its_id() {
+        let body = r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><m:SendNotification xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><m:ResponseMessages><m:SendNotificationResponseMessage ResponseClass="Error"><m:MessageText>Unable to read events.</m:MessageText><m:ResponseCode>ErrorReadEventsFailed</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey><m:MessageXml><t:Value Name="SubscriptionId">S9</t:Value></m:MessageXml></m:SendNotificationResponseMessage></m:ResponseMessages></m:SendNotification></soap:Body></soap:Envelope>"#;
+        let n = parse_send_notification(body.as_bytes()).unwrap();
+        assert_eq!(n.len(), 1);
+        assert_eq!(n[0].subscription_id, "S9");
+        assert!(
+            n[0].lost
+                .as_deref()
+                .unwrap()
+                .contains("ErrorReadEventsFailed"),
+            "{n:?}"
+        );
     }
 
     #[test]

@@ -221,3 +221,27 @@ async fn repeated_quick_losses_back_off_instead_of_spinning() {
     w.clock.sleep(Duration::seconds(6)).await;
     assert_eq!(w.exchange.subscription_ids("kim@contoso.test").len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_push_subscription_reported_dead_is_recreated_at_once() {
+    let w = world(
+        "[notifications]\nmode = \"push\"\ncallback_url = \"http://engine.test:21020/ews/notify\"\nstatus_frequency = \"30m\"\n",
+    );
+    let _tasks = w.engine.start();
+    w.clock.sleep(Duration::seconds(1)).await;
+    let id = w.exchange.subscription_ids("kim@contoso.test").remove(0);
+    let subscribes = w.exchange.count("Subscribe");
+    w.exchange.set_appointments(
+        "kim@contoso.test",
+        vec![meeting("Behind the failure", 60, 30)],
+    );
+    let dead = format!(
+        r#"<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><m:SendNotification xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><m:ResponseMessages><m:SendNotificationResponseMessage ResponseClass="Error"><m:MessageText>Unable to read events.</m:MessageText><m:ResponseCode>ErrorReadEventsFailed</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey><m:MessageXml><t:Value Name="SubscriptionId">{id}</t:Value></m:MessageXml></m:SendNotificationResponseMessage></m:ResponseMessages></m:SendNotification></soap:Body></soap:Envelope>"#
+    );
+    let answer = post_push(&w.engine, dead).await;
+    assert!(answer.contains("Unsubscribe"), "{answer}");
+    // Well before the 61-minute silence limit: re-subscribed and resynced.
+    w.clock.sleep(Duration::seconds(1)).await;
+    assert_eq!(w.exchange.count("Subscribe"), subscribes + 1);
+    assert_eq!(subjects(&w, "kim@contoso.test"), ["Behind the failure"]);
+}

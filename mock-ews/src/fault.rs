@@ -18,9 +18,9 @@
 //! with Retry-After), `delay` (`ms`, then the normal answer), `connectionReset`,
 //! `emptyReply`, `truncatedBody`. Without `times` or `rate` a rule fires on every match.
 
-use std::sync::Mutex;
-
 use serde::{Deserialize, Serialize};
+
+use crate::rule::{Active, RuleSpec, Rules};
 
 /// How ErrorServerBusy is delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -136,32 +136,28 @@ impl FaultSpec {
 }
 
 /// A rule as installed, with what is left of it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ActiveFault {
-    pub id: u64,
-    pub spec: FaultSpec,
-    /// How often it fired.
-    pub fired: u64,
-    #[serde(skip)]
-    rng: u64,
+pub type ActiveFault = Active<FaultSpec>;
+
+impl RuleSpec for FaultSpec {
+    type Fault = FaultKind;
+    fn fault(&self) -> &FaultKind {
+        &self.fault
+    }
+    fn times_mut(&mut self) -> &mut Option<u32> {
+        &mut self.times
+    }
+    fn rate(&self) -> Option<f64> {
+        self.rate
+    }
+    fn seed(&self) -> Option<u64> {
+        self.seed
+    }
 }
 
 /// The installed rules.
 #[derive(Debug, Default)]
 pub struct Faults {
-    inner: Mutex<(u64, Vec<ActiveFault>)>,
-}
-
-/// splitmix64: small, seedable, good enough to spread faults.
-pub(crate) fn next_random(state: &mut u64) -> f64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    // 53 random bits into [0, 1).
-    (z >> 11) as f64 / (1u64 << 53) as f64
+    rules: Rules<FaultSpec>,
 }
 
 fn op_matches(rule: &str, op: &str) -> bool {
@@ -170,72 +166,34 @@ fn op_matches(rule: &str, op: &str) -> bool {
 }
 
 impl Faults {
-    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, Vec<ActiveFault>)> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Installs a rule; returns its id.
     pub fn add(&self, spec: FaultSpec) -> Result<u64, String> {
         spec.validate()?;
-        let mut g = self.lock();
-        g.0 += 1;
-        let id = g.0;
-        let rng = spec.seed.unwrap_or(id);
-        g.1.push(ActiveFault {
-            id,
-            spec,
-            fired: 0,
-            rng,
-        });
-        Ok(id)
+        Ok(self.rules.insert(spec))
     }
 
     pub fn list(&self) -> Vec<ActiveFault> {
-        self.lock().1.clone()
+        self.rules.list()
     }
 
     pub fn remove(&self, id: u64) -> bool {
-        let mut g = self.lock();
-        let before = g.1.len();
-        g.1.retain(|f| f.id != id);
-        g.1.len() != before
+        self.rules.remove(id)
     }
 
     pub fn clear(&self) {
-        self.lock().1.clear();
+        self.rules.clear();
     }
 
     /// The fault to inject for this request, if any; consumes scheduled counts.
     pub fn check(&self, operation: &str, mailbox: Option<&str>) -> Option<FaultKind> {
-        let mut g = self.lock();
-        for f in g.1.iter_mut() {
-            if f.spec
-                .operation
+        self.rules.fire(|spec| {
+            spec.operation
                 .as_deref()
-                .is_some_and(|o| !op_matches(o, operation))
-            {
-                continue;
-            }
-            if let Some(m) = &f.spec.mailbox
-                && !mailbox.is_some_and(|x| x.trim().eq_ignore_ascii_case(m.trim()))
-            {
-                continue;
-            }
-            let fire = match (f.spec.times, f.spec.rate) {
-                (Some(0), _) => false,
-                (Some(n), _) => {
-                    f.spec.times = Some(n - 1);
-                    true
-                }
-                (None, Some(rate)) => next_random(&mut f.rng) < rate,
-                (None, None) => true,
-            };
-            if fire {
-                f.fired += 1;
-                return Some(f.spec.fault.clone());
-            }
-        }
-        None
+                .is_none_or(|o| op_matches(o, operation))
+                && spec.mailbox.as_deref().is_none_or(|m| {
+                    mailbox.is_some_and(|x| x.trim().eq_ignore_ascii_case(m.trim()))
+                })
+        })
     }
 }
 

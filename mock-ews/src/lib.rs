@@ -21,6 +21,7 @@ mod item;
 mod journal;
 mod notification;
 mod ops;
+mod rule;
 mod server;
 mod soap;
 mod spec;
@@ -42,6 +43,7 @@ pub use crate::notification::{
     NotifyError, NotifyFault, NotifyFaultError, NotifyFaultSpec, NotifyFaults, Owner, PushOutcome,
     Record, ResumeViolation, SentEvent, Watermark,
 };
+pub use crate::rule::Active;
 pub use crate::server::{
     AppState, DEFAULT_MAX_BODY, Expectation, MockEws, MockEwsBuilder, StartError, app,
 };

@@ -19,11 +19,10 @@
 //! `{ "fault": { "kind": "delay", "seconds": 90 }, "channel": "push", "mailbox": "a@x.com", "times": 1 }`
 //! or `{ "fault": { "kind": "drop" }, "rate": 0.1, "seed": 7 }`.
 
-use std::sync::Mutex;
-
 use serde::{Deserialize, Serialize};
 
 use super::Channel;
+use crate::rule::{Active, RuleSpec, Rules};
 
 /// What to do to a notification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,87 +146,59 @@ pub enum NotifyFaultError {
 }
 
 /// A rule as installed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ActiveNotifyFault {
-    pub id: u64,
-    pub spec: NotifyFaultSpec,
-    /// How often it fired.
-    pub fired: u64,
-    #[serde(skip)]
-    rng: u64,
+pub type ActiveNotifyFault = Active<NotifyFaultSpec>;
+
+impl RuleSpec for NotifyFaultSpec {
+    type Fault = NotifyFault;
+    fn fault(&self) -> &NotifyFault {
+        &self.fault
+    }
+    fn times_mut(&mut self) -> &mut Option<u32> {
+        &mut self.times
+    }
+    fn rate(&self) -> Option<f64> {
+        self.rate
+    }
+    fn seed(&self) -> Option<u64> {
+        self.seed
+    }
 }
 
 /// The installed notification fault rules.
 #[derive(Debug, Default)]
 pub struct NotifyFaults {
-    inner: Mutex<(u64, Vec<ActiveNotifyFault>)>,
+    rules: Rules<NotifyFaultSpec>,
 }
 
 impl NotifyFaults {
-    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, Vec<ActiveNotifyFault>)> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Installs a rule; returns its id.
     pub fn add(&self, spec: NotifyFaultSpec) -> Result<u64, NotifyFaultError> {
         spec.validate()?;
-        let mut g = self.lock();
-        g.0 += 1;
-        let id = g.0;
-        let rng = spec.seed.unwrap_or(id);
-        g.1.push(ActiveNotifyFault {
-            id,
-            spec,
-            fired: 0,
-            rng,
-        });
-        Ok(id)
+        Ok(self.rules.insert(spec))
     }
 
     pub fn list(&self) -> Vec<ActiveNotifyFault> {
-        self.lock().1.clone()
+        self.rules.list()
     }
 
     pub fn remove(&self, id: u64) -> bool {
-        let mut g = self.lock();
-        let before = g.1.len();
-        g.1.retain(|f| f.id != id);
-        g.1.len() != before
+        self.rules.remove(id)
     }
 
     pub fn clear(&self) {
-        self.lock().1.clear();
+        self.rules.clear();
     }
 
     /// The fault for a notification on `channel` for `mailbox`, if any; consumes counts.
     pub fn check(&self, channel: Channel, mailbox: &str) -> Option<NotifyFault> {
-        let mut g = self.lock();
-        for f in g.1.iter_mut() {
-            if !f.spec.fault.applies_to(channel)
-                || f.spec.channel.is_some_and(|c| c != channel)
-                || f.spec
+        self.rules.fire(|spec| {
+            spec.fault.applies_to(channel)
+                && spec.channel.is_none_or(|c| c == channel)
+                && spec
                     .mailbox
                     .as_deref()
-                    .is_some_and(|m| !m.trim().eq_ignore_ascii_case(mailbox))
-            {
-                continue;
-            }
-            let fire = match (f.spec.times, f.spec.rate) {
-                (Some(0), _) => false,
-                (Some(n), _) => {
-                    f.spec.times = Some(n - 1);
-                    true
-                }
-                (None, Some(rate)) => crate::fault::next_random(&mut f.rng) < rate,
-                (None, None) => true,
-            };
-            if fire {
-                f.fired += 1;
-                return Some(f.spec.fault.clone());
-            }
-        }
-        None
+                    .is_none_or(|m| m.trim().eq_ignore_ascii_case(mailbox))
+        })
     }
 }
 

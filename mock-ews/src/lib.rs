@@ -26,6 +26,7 @@ mod server;
 mod soap;
 mod spec;
 mod store;
+mod tls;
 mod transport;
 mod wire;
 mod world;
@@ -54,6 +55,7 @@ pub use crate::spec::{
     YearlySpec,
 };
 pub use crate::store::{Change, ChangeKind, ItemRef, SnapshotId, Store};
+pub use crate::tls::TlsError;
 pub use crate::transport::Peer;
 pub use crate::world::{
     AccessError, Account, DelegateRight, Impersonation, Mailbox, OofSettings, Principal,

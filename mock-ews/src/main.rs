@@ -1,4 +1,5 @@
-//! `mock-ews --listen 127.0.0.1:PORT --world FILE.yaml`: serve a world until Ctrl-C.
+//! `mock-ews --listen 127.0.0.1:PORT --world FILE.yaml [--tls [--tls-cert-out FILE.pem]]`:
+//! serve a world until Ctrl-C.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,6 +21,14 @@ struct Args {
     /// Freeze the clock at the world's `now` (it then moves only through the control API).
     #[arg(long)]
     frozen: bool,
+    /// Serve HTTPS with a self-signed certificate for localhost and 127.0.0.1, generated at
+    /// start-up. Its PEM is written to `--tls-cert-out` (default: `mock-ews-PORT.pem` in the
+    /// temporary directory); the log line names the file. Clients trust that file as their CA.
+    #[arg(long)]
+    tls: bool,
+    /// Where to write the certificate's PEM (with `--tls`).
+    #[arg(long, requires = "tls", value_name = "FILE")]
+    tls_cert_out: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -45,7 +54,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         Some(path) => WorldSpec::from_file(path)?,
         None => WorldSpec::default(),
     };
-    let mut builder = MockEws::builder().listen(args.listen);
+    let mut builder = MockEws::builder().listen(args.listen).tls(args.tls);
     if args.frozen {
         let now = spec
             .now
@@ -54,6 +63,17 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         builder = builder.clock(ews_clock::Clock::frozen_at(now));
     }
     let ews = builder.world(spec).start().await?;
+    let cert_file = match ews.tls_cert_pem() {
+        Some(pem) => {
+            let path = args.tls_cert_out.clone().unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("mock-ews-{}.pem", ews.address().port()))
+            });
+            std::fs::write(&path, pem)
+                .map_err(|e| format!("cannot write the certificate to {}: {e}", path.display()))?;
+            Some(path)
+        }
+        None => None,
+    };
     let world = ews.store().world();
     // Install the signal handlers before announcing the address: a SIGTERM sent right after
     // the log line used to arrive before them and kill the process with the default action.
@@ -63,6 +83,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         control = %ews.control_url(),
         mailboxes = world.mailboxes.len(),
         items = world.item_count(),
+        tls_cert = cert_file.as_ref().map(|p| p.display().to_string()),
         "mock-ews listening"
     );
     shutdown.await?;

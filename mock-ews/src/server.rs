@@ -27,6 +27,7 @@ use crate::ops;
 use crate::soap::SoapFault;
 use crate::spec::WorldSpec;
 use crate::store::Store;
+use crate::tls::{TlsError, TlsIdentity};
 use crate::transport::{Peer, Trap, TrapListener};
 use crate::world::{Principal, World};
 
@@ -419,6 +420,8 @@ pub enum StartError {
     World(#[from] WorldError),
     #[error("invalid fault rule: {0}")]
     Fault(String),
+    #[error("cannot set up TLS: {0}")]
+    Tls(#[from] TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -436,6 +439,7 @@ pub struct MockEwsBuilder {
     max_body: Option<usize>,
     faults: Vec<FaultSpec>,
     notify: Option<crate::notification::NotifyConfig>,
+    tls: bool,
 }
 
 impl MockEwsBuilder {
@@ -476,6 +480,13 @@ impl MockEwsBuilder {
         self
     }
 
+    /// Serve HTTPS with a self-signed certificate for `localhost` and `127.0.0.1`, generated
+    /// at start-up; clients trust [`MockEws::tls_cert_pem`]. Default: plain HTTP.
+    pub fn tls(mut self, on: bool) -> Self {
+        self.tls = on;
+        self
+    }
+
     /// Validates the world, binds and starts serving in a background task.
     pub async fn start(self) -> Result<MockEws, StartError> {
         let spec = self.world.unwrap_or_default();
@@ -506,11 +517,23 @@ impl MockEwsBuilder {
         let addr = listener
             .local_addr()
             .map_err(|source| StartError::Bind { addr, source })?;
+        let tls = if self.tls {
+            Some(TlsIdentity::generate()?)
+        } else {
+            None
+        };
+        let listener = match &tls {
+            Some(id) => TrapListener::Tls(
+                id.incoming(listener)
+                    .map_err(|source| StartError::Bind { addr, source })?,
+            ),
+            None => TrapListener::Plain(listener),
+        };
         let (tx, rx) = oneshot::channel::<()>();
         let router = app(state.clone());
         let task = tokio::spawn(async move {
             axum::serve(
-                TrapListener(listener),
+                listener,
                 router.into_make_service_with_connect_info::<Peer>(),
             )
             .with_graceful_shutdown(async move {
@@ -520,6 +543,7 @@ impl MockEwsBuilder {
         });
         Ok(MockEws {
             addr,
+            tls_cert_pem: tls.map(|id| id.cert_pem().to_owned()),
             state,
             shutdown: Some(tx),
             task: Some(task),
@@ -532,6 +556,8 @@ impl MockEwsBuilder {
 #[derive(Debug)]
 pub struct MockEws {
     addr: SocketAddr,
+    /// The generated certificate when serving HTTPS.
+    tls_cert_pem: Option<String>,
     state: Arc<AppState>,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
@@ -573,14 +599,28 @@ impl MockEws {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT/EWS/Exchange.asmx`
+    /// `http://127.0.0.1:PORT/EWS/Exchange.asmx` (`https://` with [`MockEwsBuilder::tls`]).
     pub fn ews_url(&self) -> String {
-        format!("http://{}/EWS/Exchange.asmx", self.addr)
+        format!("{}://{}/EWS/Exchange.asmx", self.scheme(), self.addr)
     }
 
-    /// `http://127.0.0.1:PORT/mock`
+    /// `http://127.0.0.1:PORT/mock` (`https://` with [`MockEwsBuilder::tls`]).
     pub fn control_url(&self) -> String {
-        format!("http://{}/mock", self.addr)
+        format!("{}://{}/mock", self.scheme(), self.addr)
+    }
+
+    fn scheme(&self) -> &'static str {
+        if self.tls_cert_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// With [`MockEwsBuilder::tls`]: the self-signed certificate (PEM) the server presents,
+    /// valid for `localhost` and `127.0.0.1`; a client's CA bundle. `None` on plain HTTP.
+    pub fn tls_cert_pem(&self) -> Option<&str> {
+        self.tls_cert_pem.as_deref()
     }
 
     pub fn journal(&self) -> &Journal {

@@ -12,6 +12,9 @@ use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::server::TlsStream;
+
+use crate::tls::TlsIncoming;
 
 /// What to do to the connection when the answer is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -53,28 +56,42 @@ impl Peer {
     }
 }
 
-/// [`TcpListener`] handing out [`TrappedStream`]s.
+/// A listener handing out [`TrappedStream`]s: plain TCP, or TLS (`--tls`).
 #[derive(Debug)]
-pub(crate) struct TrapListener(pub(crate) TcpListener);
+pub(crate) enum TrapListener {
+    Plain(TcpListener),
+    Tls(TlsIncoming),
+}
+
+fn trapped(inner: Conn, addr: SocketAddr) -> (TrappedStream, Peer) {
+    let state = Arc::new(Mutex::new(TrapState::default()));
+    (
+        TrappedStream {
+            inner,
+            state: state.clone(),
+        },
+        Peer { addr, state },
+    )
+}
 
 impl Listener for TrapListener {
     type Io = TrappedStream;
     type Addr = Peer;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let listener = match self {
+            TrapListener::Plain(l) => l,
+            TrapListener::Tls(incoming) => {
+                let (tls, addr) = incoming.next().await;
+                return trapped(Conn::Tls(Box::new(tls)), addr);
+            }
+        };
         loop {
-            match self.0.accept().await {
+            match TcpListener::accept(listener).await {
                 Ok((stream, addr)) => {
                     // Small EWS requests and answers: don't wait for Nagle.
                     let _ = stream.set_nodelay(true);
-                    let state = Arc::new(Mutex::new(TrapState::default()));
-                    return (
-                        TrappedStream {
-                            inner: stream,
-                            state: state.clone(),
-                        },
-                        Peer { addr, state },
-                    );
+                    return trapped(Conn::Plain(stream), addr);
                 }
                 Err(err) => {
                     // Out of file descriptors and the like: back off briefly, as axum does.
@@ -86,8 +103,12 @@ impl Listener for TrapListener {
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
+        let addr = match self {
+            TrapListener::Plain(l) => l.local_addr()?,
+            TrapListener::Tls(incoming) => incoming.local,
+        };
         Ok(Peer {
-            addr: self.0.local_addr()?,
+            addr,
             state: Arc::default(),
         })
     }
@@ -99,11 +120,68 @@ impl Connected<IncomingStream<'_, TrapListener>> for Peer {
     }
 }
 
-/// A TCP stream that applies its connection's [`Trap`] on write.
+/// A TCP stream that applies its connection's [`Trap`] on write (to the plain HTTP bytes, so
+/// a truncation under TLS cuts the body, not a TLS record).
 #[derive(Debug)]
 pub(crate) struct TrappedStream {
-    inner: TcpStream,
+    inner: Conn,
     state: Arc<Mutex<TrapState>>,
+}
+
+/// The connection under a [`TrappedStream`].
+#[derive(Debug)]
+enum Conn {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl Conn {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Conn::Plain(s) => s,
+            Conn::Tls(s) => s.get_ref().0,
+        }
+    }
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_flush(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Conn::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
 }
 
 /// Feeds `bytes` through the truncation counters; returns how many of them may be written.
@@ -164,7 +242,7 @@ impl AsyncWrite for TrappedStream {
             }
             Trap::Empty => Poll::Ready(Err(broken())),
             Trap::Reset => {
-                let _ = this.inner.set_zero_linger();
+                let _ = this.inner.tcp().set_zero_linger();
                 Poll::Ready(Err(broken()))
             }
             Trap::Truncate { body_bytes } => {

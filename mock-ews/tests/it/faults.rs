@@ -286,3 +286,50 @@ async fn the_journal_counts_requests_in_flight_per_mailbox() {
     );
     assert!(n >= 2, "{n} in flight");
 }
+
+/// Under `tls(true)` the transport faults still break the HTTP exchange (they act on the
+/// plain bytes inside TLS), and the next request on a fresh connection is answered.
+#[tokio::test]
+async fn broken_transports_under_tls() {
+    let spec = crate::support::example("small-office.yaml");
+    let now = spec.now.and_then(|n| n.to_utc(chrono_tz::UTC)).unwrap();
+    let ews = mock_ews::MockEws::builder()
+        .world(spec)
+        .clock(ews_clock::Clock::frozen_at(now))
+        .tls(true)
+        .start()
+        .await
+        .unwrap();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let pem = ews.tls_cert_pem().unwrap().as_bytes().to_vec();
+    let client = reqwest::Client::builder()
+        .tls_certs_only(reqwest::Certificate::from_pem_bundle(&pem).unwrap())
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let body = envelope("Exchange2010_SP2", None, PROBE);
+    let (name, auth) = crate::support::basic(SVC.0, SVC.1);
+    let post = || {
+        client
+            .post(ews.ews_url())
+            .header(name, auth.clone())
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .body(body.clone())
+            .send()
+    };
+    for kind in [
+        FaultKind::EmptyReply,
+        FaultKind::ConnectionReset,
+        FaultKind::TruncatedBody,
+    ] {
+        ews.faults().add(FaultSpec::next(kind.clone(), 1)).unwrap();
+        let broken = match post().await {
+            Err(_) => true,
+            Ok(r) => r.text().await.is_err(),
+        };
+        assert!(broken, "{kind:?} must break the exchange under TLS");
+    }
+    let ok = post().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(ok.text().await.unwrap().contains("ConvertIdResponse"));
+}

@@ -1,111 +1,179 @@
-//! TLS end to end: a TLS front (tokio-rustls, a test CA's certificate for localhost) before a
-//! plain wiremock EWS; the client verifies with the custom CA bundle, refuses without it,
-//! and connects with the loudly logged opt-out.
+//! TLS end to end against `mock-ews` serving HTTPS with the self-signed certificate it
+//! generates at start-up (the on-premises case: a private CA or a self-signed certificate).
+//! The engine verifies it with the custom CA bundle (sync and streaming over TLS), refuses it
+//! without the bundle as a TLS error, and connects with the opt-out, which it logs loudly.
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use chrono::{TimeZone, Utc};
 use ews_clock::Clock;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use mock_ews::{MockEws, WorldSpec};
 use sync_engine::ews::EwsClient;
-use sync_engine::{Config, Exchange, ExchangeError};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
-use wiremock::matchers::{body_string_contains, method};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use sync_engine::{Config, Engine, Exchange, ExchangeError, Level};
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/tls")
-        .join(name)
-}
+const WORLD: &str = r#"
+server: 2010sp3
+mailboxes:
+  - smtp: kim@contoso.test
+    calendar:
+      - subject: Budget review
+        start: 2026-03-30 09:00
+        duration: 30m
+accounts:
+  - user: svc-sync
+    password: sync-pw
+    impersonation: [kim@contoso.test]
+"#;
 
-/// Accepts TLS on a loopback port and relays the plain bytes to `upstream`.
-async fn tls_front(upstream: SocketAddr) -> SocketAddr {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(fixture("server.pem"))
+async fn mock_tls() -> MockEws {
+    let clock = Clock::frozen_at(Utc.with_ymd_and_hms(2026, 3, 30, 8, 0, 0).unwrap());
+    MockEws::builder()
+        .world(WorldSpec::from_yaml(WORLD, "tls world").unwrap())
+        .clock(clock)
+        .tls(true)
+        .start()
+        .await
         .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_file(fixture("server.key")).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
-    let acceptor = TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                if let Ok(mut plain) = TcpStream::connect(upstream).await {
-                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-                }
-            });
-        }
-    });
-    addr
 }
 
-async fn ews_behind_tls() -> (MockServer, SocketAddr) {
-    let server = MockServer::start().await;
-    let probe = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/ews-samples/convertid-versionprobe-error-response.xml"),
-    )
-    .or_else(|_| {
-        std::fs::read_to_string(
-            "/work/shared/ews-samples/convertid-versionprobe-error-response.xml",
-        )
-    })
-    .unwrap();
-    Mock::given(method("POST"))
-        .and(body_string_contains("ConvertId"))
-        .respond_with(ResponseTemplate::new(200).set_body_raw(probe.into_bytes(), "text/xml"))
-        .mount(&server)
-        .await;
-    let front = tls_front(*server.address()).await;
-    (server, front)
-}
-
-fn client(front: SocketAddr, tls: &str) -> EwsClient {
+/// The engine's configuration for `url` with `tls` under `[exchange.tls]`.
+fn config(url: &str, tls: &str) -> Config {
     let text = format!(
-        "[exchange]\nurl = \"https://localhost:{}/EWS/Exchange.asmx\"\nusername = \"u\"\npassword = \"p\"\n[exchange.tls]\n{tls}",
-        front.port()
+        "[exchange]\nurl = \"{url}\"\nusername = \"svc-sync\"\npassword = \"sync-pw\"\nmax_retries = 0\n\
+         [exchange.tls]\n{tls}\n[[users]]\nemail = \"kim@contoso.test\"\n\
+         [notifications]\nmode = \"streaming\"\n"
     );
-    let config = Config::parse("t", &text, |_| None).unwrap();
-    EwsClient::new(&config.exchange, Clock::system()).unwrap()
+    Config::parse("t", &text, |_| None).unwrap()
+}
+
+fn ca_bundle(mock: &MockEws) -> tempfile::NamedTempFile {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), mock.tls_cert_pem().expect("serving TLS")).unwrap();
+    file
+}
+
+fn engine(mock: &MockEws, config: Config) -> Engine {
+    let client = EwsClient::new(&config.exchange, mock.clock().clone()).unwrap();
+    Engine::new(config, mock.clock().clone(), Arc::new(client))
+}
+
+/// Waits (real time, bounded) until `f` holds.
+async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if f() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn subjects(engine: &Engine) -> Vec<String> {
+    engine
+        .appointments("kim@contoso.test")
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|a| a.subject)
+        .collect()
 }
 
 #[tokio::test]
-async fn a_private_ca_bundle_verifies_the_server() {
-    let (_server, front) = ews_behind_tls().await;
-    let ca = fixture("ca.pem");
-    let c = client(front, &format!("ca_bundle = \"{}\"\n", ca.display()));
-    let version = c.server_version().await.unwrap();
-    assert_eq!(version.to_string(), "v15.01.2345.6789");
+async fn with_the_ca_bundle_the_engine_syncs_and_streams_over_tls() {
+    let mock = mock_tls().await;
+    assert!(mock.ews_url().starts_with("https://127.0.0.1:"));
+    let bundle = ca_bundle(&mock);
+    let config = config(
+        &mock.ews_url(),
+        &format!("ca_bundle = \"{}\"", bundle.path().display()),
+    );
+    let engine = engine(&mock, config);
+    let _tasks = engine.start();
+    eventually("the first sync over TLS", || {
+        subjects(&engine).contains(&"Budget review".to_owned())
+    })
+    .await;
+    eventually("kim subscribed", || {
+        engine
+            .status()
+            .mailboxes
+            .iter()
+            .any(|m| m.email == "kim@contoso.test" && m.subscribed)
+    })
+    .await;
+    // The GetStreamingEvents connection (long-lived, over TLS too) carries a new meeting.
+    eventually("the streaming connection open", || {
+        mock.journal()
+            .entries()
+            .iter()
+            .any(|e| e.operation == "GetStreamingEvents")
+    })
+    .await;
+    let spec: mock_ews::ItemSpec = serde_json::from_value(serde_json::json!({
+        "subject": "Escalation",
+        "start": "2026-03-30T10:00:00Z",
+        "duration": "30m",
+    }))
+    .unwrap();
+    mock.store().create_item("kim@contoso.test", &spec).unwrap();
+    eventually("the streamed meeting", || {
+        subjects(&engine).contains(&"Escalation".to_owned())
+    })
+    .await;
+    let messages: Vec<String> = engine
+        .log()
+        .lines(&Default::default())
+        .into_iter()
+        .map(|l| l.message)
+        .collect();
+    assert!(
+        !messages.iter().any(|m| m.contains("DISABLED")),
+        "{messages:?}"
+    );
 }
 
 #[tokio::test]
 async fn without_the_bundle_the_certificate_is_refused_as_a_tls_error() {
-    let (_server, front) = ews_behind_tls().await;
-    let c = client(front, "");
-    let err = c.server_version().await.unwrap_err();
+    let mock = mock_tls().await;
+    let config = config(&mock.ews_url(), "");
+    let client = EwsClient::new(&config.exchange, mock.clock().clone()).unwrap();
+    let err = client.server_version().await.unwrap_err();
+    assert!(matches!(err, ExchangeError::Tls { .. }), "{err}");
+    // The handshake failed before any request reached the server.
+    assert!(mock.journal().entries().is_empty());
+}
+
+#[tokio::test]
+async fn a_bundle_of_another_certificate_is_refused_too() {
+    let mock = mock_tls().await;
+    let other = mock_tls().await;
+    let bundle = ca_bundle(&other);
+    let config = config(
+        &mock.ews_url(),
+        &format!("ca_bundle = \"{}\"", bundle.path().display()),
+    );
+    let client = EwsClient::new(&config.exchange, mock.clock().clone()).unwrap();
+    let err = client.server_version().await.unwrap_err();
     assert!(matches!(err, ExchangeError::Tls { .. }), "{err}");
 }
 
 #[tokio::test]
-async fn the_insecure_opt_out_connects_to_an_unknown_certificate() {
-    let (_server, front) = ews_behind_tls().await;
-    let c = client(front, "danger_accept_invalid_certs = true\n");
-    assert!(c.server_version().await.is_ok());
+async fn the_insecure_opt_out_connects_and_is_logged_loudly() {
+    let mock = mock_tls().await;
+    let config = config(&mock.ews_url(), "danger_accept_invalid_certs = true");
+    let engine = engine(&mock, config);
+    let _tasks = engine.start();
+    eventually("the first sync without verification", || {
+        subjects(&engine).contains(&"Budget review".to_owned())
+    })
+    .await;
+    let warned = engine
+        .log()
+        .lines(&Default::default())
+        .into_iter()
+        .any(|l| {
+            l.level == Level::Warn
+                && l.message
+                    .contains("TLS certificate verification is DISABLED")
+        });
+    assert!(warned, "the opt-out must be logged");
 }

@@ -79,8 +79,97 @@ impl FromStr for EwsDateTime {
     }
 }
 
+/// A fixed buffer for one formatted date-time.
+struct DigitBuf {
+    bytes: [u8; 40],
+    len: usize,
+}
+
+impl DigitBuf {
+    fn byte(&mut self, b: u8) {
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    /// `value` zero-padded to `width` digits (its lowest `width` digits).
+    fn digits(&mut self, value: u32, width: u32) {
+        for k in (0..width).rev() {
+            let digit = (value / 10_u32.pow(k)) % 10;
+            self.byte(b'0' + u8::try_from(digit).unwrap_or(0));
+        }
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        std::str::from_utf8(self.bytes.get(..self.len)?).ok()
+    }
+}
+
+/// Formats `yyyy-mm-ddThh:mm:ss[.fff|.ffffff|.fffffffff]` and, for `Some(offset)` seconds,
+/// `Z` or `±hh:mm`, exactly as chrono's `SecondsFormat::AutoSi` / `%.f` do; `None` for what
+/// this fast path does not cover (years outside 0..=9999, leap seconds, offsets with
+/// seconds), which the caller hands to chrono.
+///
+/// Every date-time of every written item goes through here, so it avoids chrono's
+/// formatting machinery and the `String` it returns.
+fn format_fast(n: &NaiveDateTime, offset: Option<i32>) -> Option<DigitBuf> {
+    use chrono::{Datelike, Timelike};
+    let year = u32::try_from(n.year()).ok().filter(|y| *y <= 9999)?;
+    let nanos = n.nanosecond();
+    if nanos >= 1_000_000_000 || offset.is_some_and(|o| o % 60 != 0) {
+        return None;
+    }
+    let mut b = DigitBuf {
+        bytes: [0; 40],
+        len: 0,
+    };
+    b.digits(year, 4);
+    b.byte(b'-');
+    b.digits(n.month(), 2);
+    b.byte(b'-');
+    b.digits(n.day(), 2);
+    b.byte(b'T');
+    b.digits(n.hour(), 2);
+    b.byte(b':');
+    b.digits(n.minute(), 2);
+    b.byte(b':');
+    b.digits(n.second(), 2);
+    if nanos != 0 {
+        b.byte(b'.');
+        if nanos.is_multiple_of(1_000_000) {
+            b.digits(nanos / 1_000_000, 3);
+        } else if nanos.is_multiple_of(1_000) {
+            b.digits(nanos / 1_000, 6);
+        } else {
+            b.digits(nanos, 9);
+        }
+    }
+    match offset {
+        None => {}
+        Some(0) => b.byte(b'Z'),
+        Some(secs) => {
+            b.byte(if secs < 0 { b'-' } else { b'+' });
+            let a = secs.unsigned_abs();
+            b.digits(a / 3600, 2);
+            b.byte(b':');
+            b.digits((a % 3600) / 60, 2);
+        }
+    }
+    Some(b)
+}
+
 impl fmt::Display for EwsDateTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let fast = match self {
+            EwsDateTime::Zoned(t) => {
+                format_fast(&t.naive_local(), Some(t.offset().local_minus_utc()))
+            }
+            EwsDateTime::Floating(n) => format_fast(n, None),
+        };
+        if let Some(s) = fast.as_ref().and_then(DigitBuf::as_str) {
+            return f.write_str(s);
+        }
         match self {
             // Whole seconds are written without a fraction; otherwise 3, 6 or 9 digits, as
             // many as needed, so .NET's 7-digit fractions survive a round trip.
@@ -280,7 +369,7 @@ pub(crate) use str_enum;
 /// Writes `<ns:name>value</ns:name>` for any `Some` displayable value.
 pub(crate) fn opt<T: fmt::Display>(w: &mut Writer, ns: &Ns, name: &str, value: &Option<T>) {
     if let Some(v) = value {
-        w.leaf(ns, name, &v.to_string());
+        w.leaf_display(ns, name, v);
     }
 }
 
@@ -347,6 +436,69 @@ mod tests {
         }
         assert_eq!(XsBoolean(true).to_string(), "true");
         assert_eq!(XsBoolean(false).to_string(), "false");
+    }
+
+    #[test]
+    fn fast_date_time_formatting_matches_chrono() {
+        use chrono::TimeZone;
+        let offsets = [
+            0,
+            3600,
+            -8 * 3600,
+            5 * 3600 + 1800,
+            -(3 * 3600 + 45 * 60),
+            14 * 3600,
+        ];
+        let nanos = [
+            0,
+            1_000_000,
+            868_000_000,
+            123_456_000,
+            1_000,
+            123_456_789,
+            5,
+            999_999_999,
+        ];
+        let mut n = 0;
+        for secs in [
+            0_i64,
+            951_782_400,
+            1_700_000_000,
+            4_102_444_799,
+            -62_135_596_800,
+        ] {
+            for off in offsets {
+                for ns in nanos {
+                    let o = FixedOffset::east_opt(off).unwrap();
+                    let t = o.timestamp_opt(secs + i64::from(off), ns).unwrap();
+                    let zoned = EwsDateTime::Zoned(t);
+                    let chrono = t.to_rfc3339_opts(SecondsFormat::AutoSi, off == 0);
+                    assert_eq!(zoned.to_string(), chrono, "{secs} {off} {ns}");
+                    let floating = EwsDateTime::Floating(t.naive_local());
+                    let chrono = t.naive_local().format("%Y-%m-%dT%H:%M:%S%.f").to_string();
+                    assert_eq!(floating.to_string(), chrono, "{secs} {ns}");
+                    n += 1;
+                }
+            }
+        }
+        assert_eq!(n, 5 * 6 * 8);
+        // Outside the fast path: chrono's own forms.
+        let far = NaiveDate::from_ymd_opt(12_000, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        assert_eq!(
+            EwsDateTime::Floating(far).to_string(),
+            far.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
+        );
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .unwrap()
+            .and_hms_nano_opt(23, 59, 59, 1_500_000_000)
+            .unwrap();
+        assert_eq!(
+            EwsDateTime::Floating(leap).to_string(),
+            leap.format("%Y-%m-%dT%H:%M:%S%.f").to_string()
+        );
     }
 
     #[test]

@@ -787,17 +787,51 @@ fn close(mut element: Element, stack: &mut [Element], roots: &mut Vec<Element>) 
 /// A prefix is declared on the first element that needs it and stays in scope for its
 /// descendants, so a fragment written on its own is still namespace-complete. The output
 /// starts with the UTF-8 XML declaration the EWS Managed API requires (EWS.md §1.3).
+///
+/// It writes straight into one pre-sized buffer and allocates nothing per element for the
+/// EWS namespaces: an open element remembers where its qualified name sits in the output and
+/// the end tag copies it from there (this is the mock's per-request hot path; see
+/// mock-ews/README.md "Figures").
 #[derive(Debug)]
 pub struct Writer {
-    out: String,
+    /// Always valid UTF-8: only `&str` pieces and ASCII are appended.
+    out: Vec<u8>,
     soap_prefix: &'static str,
-    /// Open elements: (qualified name, namespaces declared on it).
-    open: Vec<(String, Vec<Ns>)>,
+    /// Open elements, innermost last.
+    open: Vec<Open>,
+    /// Which of the four EWS namespaces are declared by an open element (bit per
+    /// [`known_bit`]), so the common case needs no walk up the open elements.
+    known_in_scope: u8,
     /// Whether the last start tag is still open (`<a` written without `>`).
     tag_open: bool,
     other_count: usize,
     other_prefixes: Vec<(String, String)>,
 }
+
+/// An open element: where its qualified name is in the output, and the namespaces declared
+/// on it (empty, so not allocated, for all but the few elements that declare).
+#[derive(Debug)]
+struct Open {
+    qname: std::ops::Range<usize>,
+    declared: Vec<Ns>,
+    /// `Writer::known_in_scope` before this element, restored when it closes.
+    known_before: u8,
+}
+
+/// The scope bit of an EWS namespace; `None` for the others, which are looked up.
+fn known_bit(ns: &Ns) -> Option<u8> {
+    match ns {
+        Ns::Soap => Some(1),
+        Ns::Messages => Some(2),
+        Ns::Types => Some(4),
+        Ns::Errors => Some(8),
+        Ns::Other(_) | Ns::None => None,
+    }
+}
+
+/// Initial output capacity: a typical response (a 20-item CalendarView is ~8 KB) fits
+/// without regrowing.
+const INITIAL_CAPACITY: usize = 16 * 1024;
 
 impl Default for Writer {
     fn default() -> Self {
@@ -813,14 +847,10 @@ impl Writer {
 
     /// A writer with the given SOAP prefix (`soap` is what clients write).
     pub fn with_soap_prefix(soap_prefix: &'static str) -> Writer {
-        Writer {
-            out: String::from(r#"<?xml version="1.0" encoding="utf-8"?>"#),
-            soap_prefix,
-            open: Vec::new(),
-            tag_open: false,
-            other_count: 0,
-            other_prefixes: Vec::new(),
-        }
+        let mut w = Writer::fragment_with_soap_prefix(soap_prefix);
+        w.out
+            .extend_from_slice(br#"<?xml version="1.0" encoding="utf-8"?>"#);
+        w
     }
 
     /// The prefix this writer uses for the SOAP envelope namespace.
@@ -835,39 +865,51 @@ impl Writer {
 
     /// A fragment writer with the given SOAP prefix.
     pub fn fragment_with_soap_prefix(soap_prefix: &'static str) -> Writer {
-        let mut w = Writer::with_soap_prefix(soap_prefix);
-        w.out.clear();
-        w
+        Writer {
+            out: Vec::with_capacity(INITIAL_CAPACITY),
+            soap_prefix,
+            open: Vec::with_capacity(16),
+            known_in_scope: 0,
+            tag_open: false,
+            other_count: 0,
+            other_prefixes: Vec::new(),
+        }
     }
 
-    fn prefix(&mut self, ns: &Ns) -> Option<String> {
+    /// The prefix for `ns`; borrowed for every namespace but the rare `Ns::Other`.
+    fn prefix(&mut self, ns: &Ns) -> Option<Cow<'static, str>> {
         match ns {
-            Ns::Soap => Some(self.soap_prefix.to_owned()),
-            Ns::Messages => Some("m".into()),
-            Ns::Types => Some("t".into()),
-            Ns::Errors => Some("e".into()),
+            Ns::Soap => Some(Cow::Borrowed(self.soap_prefix)),
+            Ns::Messages => Some(Cow::Borrowed("m")),
+            Ns::Types => Some(Cow::Borrowed("t")),
+            Ns::Errors => Some(Cow::Borrowed("e")),
             Ns::None => None,
-            Ns::Other(uri) if uri == XML_NS => Some("xml".into()),
+            Ns::Other(uri) if uri == XML_NS => Some(Cow::Borrowed("xml")),
             Ns::Other(uri) => {
                 if let Some((_, p)) = self.other_prefixes.iter().find(|(u, _)| u == uri) {
-                    return Some(p.clone());
+                    return Some(Cow::Owned(p.clone()));
                 }
                 let p = format!("ns{}", self.other_count);
                 self.other_count += 1;
                 self.other_prefixes.push((uri.clone(), p.clone()));
-                Some(p)
+                Some(Cow::Owned(p))
             }
         }
     }
 
     fn in_scope(&self, ns: &Ns) -> bool {
-        matches!(ns, Ns::Other(uri) if uri == XML_NS)
-            || self.open.iter().any(|(_, decl)| decl.contains(ns))
+        match known_bit(ns) {
+            Some(bit) => self.known_in_scope & bit != 0,
+            None => {
+                matches!(ns, Ns::Other(uri) if uri == XML_NS)
+                    || self.open.iter().any(|o| o.declared.contains(ns))
+            }
+        }
     }
 
     fn close_tag(&mut self) {
         if self.tag_open {
-            self.out.push('>');
+            self.out.push(b'>');
             self.tag_open = false;
         }
     }
@@ -877,35 +919,45 @@ impl Writer {
     pub fn start_declaring(&mut self, ns: &Ns, name: &str, attrs: &[(&str, &str)], declare: &[Ns]) {
         self.close_tag();
         let prefix = self.prefix(ns);
-        let qname = match &prefix {
-            Some(p) => format!("{p}:{name}"),
-            None => name.to_owned(),
-        };
-        self.out.push('<');
-        self.out.push_str(&qname);
+        self.out.push(b'<');
+        let qname_start = self.out.len();
+        if let Some(p) = &prefix {
+            self.out.extend_from_slice(p.as_bytes());
+            self.out.push(b':');
+        }
+        self.out.extend_from_slice(name.as_bytes());
+        let qname = qname_start..self.out.len();
+        let known_before = self.known_in_scope;
         let mut declared = Vec::new();
         for d in std::iter::once(ns).chain(declare.iter()) {
             if matches!(d, Ns::None) || self.in_scope(d) || declared.contains(d) {
                 continue;
             }
             if let Some(p) = self.prefix(d) {
-                self.out.push_str(" xmlns:");
-                self.out.push_str(&p);
-                self.out.push_str("=\"");
+                self.out.extend_from_slice(b" xmlns:");
+                self.out.extend_from_slice(p.as_bytes());
+                self.out.extend_from_slice(b"=\"");
                 escape_into(&mut self.out, d.uri(), true);
-                self.out.push('"');
+                self.out.push(b'"');
                 declared.push(d.clone());
+                if let Some(bit) = known_bit(d) {
+                    self.known_in_scope |= bit;
+                }
             }
         }
         for (k, v) in attrs {
-            self.out.push(' ');
-            self.out.push_str(k);
-            self.out.push_str("=\"");
+            self.out.push(b' ');
+            self.out.extend_from_slice(k.as_bytes());
+            self.out.extend_from_slice(b"=\"");
             escape_into(&mut self.out, v, true);
-            self.out.push('"');
+            self.out.push(b'"');
         }
         self.tag_open = true;
-        self.open.push((qname, declared));
+        self.open.push(Open {
+            qname,
+            declared,
+            known_before,
+        });
     }
 
     /// Opens `ns:name` with attributes.
@@ -919,16 +971,25 @@ impl Writer {
         escape_into(&mut self.out, text, false);
     }
 
+    /// Writes a value's `Display` form, escaped, into the current element without building
+    /// an intermediate `String`.
+    pub fn text_display(&mut self, value: &dyn fmt::Display) {
+        use fmt::Write as _;
+        // Writing into a Vec cannot fail; a failing Display impl leaves what it wrote.
+        let _ = write!(EscapingText(self), "{value}");
+    }
+
     /// Closes the innermost open element (as `<x/>` if it got no content).
     pub fn end(&mut self) {
-        if let Some((qname, _)) = self.open.pop() {
+        if let Some(open) = self.open.pop() {
+            self.known_in_scope = open.known_before;
             if self.tag_open {
-                self.out.push_str("/>");
+                self.out.extend_from_slice(b"/>");
                 self.tag_open = false;
             } else {
-                self.out.push_str("</");
-                self.out.push_str(&qname);
-                self.out.push('>');
+                self.out.extend_from_slice(b"</");
+                self.out.extend_from_within(open.qname);
+                self.out.push(b'>');
             }
         }
     }
@@ -936,6 +997,14 @@ impl Writer {
     /// Writes `<ns:name>text</ns:name>`.
     pub fn leaf(&mut self, ns: &Ns, name: &str, text: &str) {
         self.leaf_with_attrs(ns, name, &[], text);
+    }
+
+    /// Writes `<ns:name>value</ns:name>` from the value's `Display` form (`<ns:name/>` if
+    /// it is empty), without an intermediate `String`.
+    pub fn leaf_display(&mut self, ns: &Ns, name: &str, value: &dyn fmt::Display) {
+        self.start(ns, name, &[]);
+        self.text_display(value);
+        self.end();
     }
 
     /// Writes `<ns:name attrs>text</ns:name>`.
@@ -980,35 +1049,79 @@ impl Writer {
     }
 
     /// Closes every open element and returns the document.
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.into_string().into_bytes()
-    }
-
-    /// Closes every open element and returns the document as a string.
-    pub fn into_string(mut self) -> String {
+    pub fn into_bytes(mut self) -> Vec<u8> {
         while !self.open.is_empty() {
             self.end();
         }
         self.out
     }
+
+    /// Closes every open element and returns the document as a string.
+    pub fn into_string(self) -> String {
+        // Only `&str` pieces and ASCII were appended, so this never takes the lossy branch.
+        String::from_utf8(self.into_bytes())
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
 }
+
+/// `fmt::Write` into a [`Writer`]'s current element, escaping as [`Writer::text`] does; the
+/// start tag is closed only when something is written, so an empty value gives `<x/>`.
+struct EscapingText<'a>(&'a mut Writer);
+
+impl fmt::Write for EscapingText<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if !s.is_empty() {
+            self.0.close_tag();
+            escape_into(&mut self.0.out, s, false);
+        }
+        Ok(())
+    }
+}
+
+/// Bytes [`escape_into`] may replace: 1 in text and attributes, 2 in attributes only.
+const ESCAPED: [u8; 256] = {
+    let mut t = [0_u8; 256];
+    t[b'&' as usize] = 1;
+    t[b'<' as usize] = 1;
+    t[b'>' as usize] = 1;
+    t[b'\r' as usize] = 1;
+    t[b'"' as usize] = 2;
+    t[b'\'' as usize] = 2;
+    t[b'\n' as usize] = 2;
+    t[b'\t' as usize] = 2;
+    t
+};
 
 /// Escapes `&`, `<`, `>` (and quotes in attributes); `\r` and, in attributes, tabs and
 /// newlines become character references so they survive the parser's normalisation.
-fn escape_into(out: &mut String, s: &str, attr: bool) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' if attr => out.push_str("&quot;"),
-            '\'' if attr => out.push_str("&apos;"),
-            '\r' => out.push_str("&#xD;"),
-            '\n' if attr => out.push_str("&#xA;"),
-            '\t' if attr => out.push_str("&#x9;"),
-            c => out.push(c),
-        }
+///
+/// Copies runs of ordinary bytes at once: every byte that needs escaping is ASCII, so a
+/// UTF-8 sequence is never split.
+fn escape_into(out: &mut Vec<u8>, s: &str, attr: bool) {
+    let bytes = s.as_bytes();
+    // Most values need no escaping at all.
+    if !bytes.iter().any(|b| ESCAPED[usize::from(*b)] != 0) {
+        out.extend_from_slice(bytes);
+        return;
     }
+    let mut run = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        let replacement: &[u8] = match b {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            b'"' if attr => b"&quot;",
+            b'\'' if attr => b"&apos;",
+            b'\r' => b"&#xD;",
+            b'\n' if attr => b"&#xA;",
+            b'\t' if attr => b"&#x9;",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[run..i]);
+        out.extend_from_slice(replacement);
+        run = i + 1;
+    }
+    out.extend_from_slice(&bytes[run..]);
 }
 
 #[cfg(test)]
@@ -1189,6 +1302,79 @@ mod tests {
             "<m:Op xmlns:m=\"http://schemas.microsoft.com/exchange/services/2006/messages\" \
              xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\" A=\"x&quot;&lt;&amp;\">\
              <t:Subject>a &lt; b &amp; c</t:Subject><t:ItemId Id=\"1\"/><ns0:Ext xmlns:ns0=\"urn:x\"/></m:Op>"
+        );
+    }
+
+    #[test]
+    fn display_leaves_escape_and_collapse_when_empty() {
+        struct Parts;
+        impl fmt::Display for Parts {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a<")?;
+                f.write_str("")?;
+                let one = 1;
+                write!(f, "{one}&\ré")
+            }
+        }
+        let mut w = Writer::fragment();
+        w.start(&Ns::Types, "R", &[]);
+        w.leaf_display(&Ns::Types, "A", &Parts);
+        w.leaf_display(&Ns::Types, "B", &"");
+        w.leaf_display(&Ns::Types, "C", &42_u32);
+        w.end();
+        assert_eq!(
+            w.into_string(),
+            "<t:R xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\">\
+             <t:A>a&lt;1&amp;&#xD;é</t:A><t:B/><t:C>42</t:C></t:R>"
+        );
+    }
+
+    #[test]
+    fn escaping_copies_runs_and_keeps_multibyte_text() {
+        let mut out = Vec::new();
+        escape_into(&mut out, "ü<a>\"'\t\n\r&日本", true);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "ü&lt;a&gt;&quot;&apos;&#x9;&#xA;&#xD;&amp;日本"
+        );
+        let mut out = Vec::new();
+        escape_into(&mut out, "\"'\t\n", false);
+        assert_eq!(String::from_utf8(out).unwrap(), "\"'\t\n");
+    }
+
+    #[test]
+    fn a_declaration_goes_out_of_scope_with_its_element() {
+        let mut w = Writer::fragment();
+        w.start(&Ns::None, "root", &[]);
+        w.start(&Ns::Types, "A", &[]);
+        w.empty(&Ns::Types, "Inner", &[]);
+        w.end();
+        w.empty(&Ns::Types, "B", &[]);
+        let s = w.into_string();
+        let t = "xmlns:t=\"http://schemas.microsoft.com/exchange/services/2006/types\"";
+        assert_eq!(
+            s,
+            format!("<root><t:A {t}><t:Inner/></t:A><t:B {t}/></root>")
+        );
+        assert!(p(&s).is_ok());
+    }
+
+    #[test]
+    fn end_tags_repeat_the_start_tag_name_at_any_depth() {
+        let mut w = Writer::fragment();
+        w.start_declaring(&Ns::Soap, "Envelope", &[], &[Ns::Messages]);
+        w.start(&Ns::Messages, "Outer", &[]);
+        w.start(&Ns::Other("urn:x".into()), "Deep", &[]);
+        w.text("x");
+        w.end();
+        w.start(&Ns::None, "plain", &[]);
+        w.text("y");
+        let s = w.into_string();
+        assert!(
+            s.ends_with(
+                "<ns0:Deep xmlns:ns0=\"urn:x\">x</ns0:Deep><plain>y</plain></m:Outer></s:Envelope>"
+            ),
+            "{s}"
         );
     }
 

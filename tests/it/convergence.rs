@@ -18,6 +18,8 @@
 //! Knobs (environment):
 //! - `PROPTEST_CASES=N`: cases to run (default 12).
 //! - `EWS_KIT_PROP_SEED=N`: the generator seed (default fixed, so CI is deterministic).
+//! - `EWS_KIT_PROP_ALL_FAULTS=1`: lossless cases get non-retried EWS faults too (this
+//!   reproduces the known issue described at [`FaultKindGen::retried`]).
 //! - `EWS_KIT_SOAK=1`: a long soak: 500 cases (unless `PROPTEST_CASES`), longer change
 //!   sequences, a seed from the system (printed, so a failure can be replayed).
 
@@ -44,9 +46,9 @@ const STARTS: [(i32, u32, u32); 5] = [
 
 const USERS: [&str; 3] = ["kim", "lea", "max"];
 
-/// The engine's periodic full resync in generated cases. A dropped notification or a cut
-/// stream loses events for good (that is what the mock's faults do), so the resync is what
-/// bounds recovery; a short one keeps cases cheap.
+/// The engine's periodic full resync in lossy cases. A dropped notification loses its events
+/// for good (the subscription moves past them; nothing tells the client), so there the resync
+/// is what bounds recovery; a short one keeps cases cheap.
 const RESYNC_MINUTES: i64 = 120;
 /// The engine's longest retry back-off (sync-engine caps its doubling at 15 minutes).
 const RETRY_CAP_MINUTES: i64 = 15;
@@ -55,6 +57,16 @@ const OOF_POLL_MINUTES: i64 = 15;
 /// How long to let time run after the faults stop: a whole resync period after the longest
 /// back-off and the longest OOF poll, plus slack for the requests themselves.
 const RECOVERY_MINUTES: i64 = RESYNC_MINUTES + RETRY_CAP_MINUTES + OOF_POLL_MINUTES + 10;
+/// Lossless cases have no `drop` fault and a weekly resync, so the engine must recover from
+/// its notifications alone: every other fault is visible to it (an error, a cut or expired
+/// stream, a refused push whose retries stop) and sync-engine's README promises that a lost
+/// subscription is re-created and its mailbox resynced. The bound: the longest subscribe
+/// back-off, the longest OOF poll, and the push sender's last retry plus the engine's
+/// silent-subscription limit (twice the 1-minute status frequency plus a minute).
+const LOSSLESS_RECOVERY_MINUTES: i64 = RETRY_CAP_MINUTES + OOF_POLL_MINUTES + 3 + 10;
+/// Time moves of a case stop after this many minutes (3 days), so the slots the oracle
+/// compares stay inside the engine's 7-day window even without a resync.
+const MAX_ADVANCE_MINUTES: i64 = 3 * 24 * 60;
 
 // ---------------------------------------------------------------------------------------
 // The model
@@ -64,6 +76,8 @@ struct Case {
     /// The Exchange version the mock pretends to be (2010 serves WorkingElsewhere as Busy).
     server: &'static str,
     start: usize,
+    /// No `drop` faults and no periodic resync: recovery through notifications alone.
+    lossless: bool,
     mode: Mode,
     mailboxes: Vec<MailboxGen>,
     ops: Vec<Op>,
@@ -208,6 +222,24 @@ enum FaultKindGen {
 enum Firing {
     Times(u32),
     Rate { percent: u32, seed: u64 },
+}
+
+impl FaultKindGen {
+    /// Whether sync-engine retries the failure (it treats it as transient). The others fail
+    /// the request for good, and a calendar fetch that fails after a change notification is
+    /// never retried: the known issue of
+    /// `scenarios/found-by-property-failed-fetch-not-retried.yaml` and
+    /// `scenarios/failed-refetch-push-internal-error.yaml`. Until it is fixed, lossless cases
+    /// (which have no periodic resync to fall back on) use only these unless
+    /// `EWS_KIT_PROP_ALL_FAULTS=1`; lossy cases use every kind.
+    fn retried(&self) -> bool {
+        matches!(
+            self,
+            FaultKindGen::ServerBusy { .. }
+                | FaultKindGen::Unavailable { .. }
+                | FaultKindGen::ConnectionReset
+        )
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -380,13 +412,15 @@ fn case(max_ops: usize) -> impl Strategy<Value = Case> {
     (
         prop::sample::select(vec!["2010sp3", "2016"]),
         0..STARTS.len(),
+        any::<bool>(),
         prop_oneof![Just(Mode::Streaming), Just(Mode::Pull), Just(Mode::Push)],
         prop::collection::vec(mailbox(), 2..=3),
         prop::collection::vec(op(), 1..=max_ops),
     )
-        .prop_map(|(server, start, mode, mailboxes, ops)| Case {
+        .prop_map(|(server, start, lossless, mode, mailboxes, ops)| Case {
             server,
             start,
+            lossless,
             mode,
             mailboxes,
             ops,
@@ -422,6 +456,11 @@ struct Renderer {
     out: String,
     live: Vec<Vec<Live>>,
     serial: usize,
+    /// Minutes of time moves so far (see `MAX_ADVANCE_MINUTES`).
+    advanced: i64,
+    lossless: bool,
+    /// `EWS_KIT_PROP_ALL_FAULTS=1`: lossless cases get every EWS fault kind too.
+    all_faults: bool,
 }
 
 fn email(mb: usize) -> String {
@@ -660,7 +699,13 @@ impl Renderer {
                     email(mb)
                 ));
             }
-            Op::Advance { minutes } => self.step(&format!("advance: {minutes}m")),
+            Op::Advance { minutes } => {
+                if self.advanced + minutes > MAX_ADVANCE_MINUTES {
+                    return;
+                }
+                self.advanced += minutes;
+                self.step(&format!("advance: {minutes}m"));
+            }
             Op::Fault(f) => {
                 let kind = match &f.kind {
                     FaultKindGen::ServerBusy { backoff_ms } => {
@@ -685,6 +730,8 @@ impl Renderer {
                 let _ = write!(text, "{} }}", firing_text(&f.firing));
                 self.step(&text);
             }
+            Op::NotifyFault(f) if self.lossless && matches!(f.kind, NotifyKindGen::Drop) => {}
+            Op::Fault(f) if self.lossless && !self.all_faults && !f.kind.retried() => {}
             Op::NotifyFault(f) => {
                 let kind = match &f.kind {
                     NotifyKindGen::Drop => "{ kind: drop }".to_string(),
@@ -762,6 +809,9 @@ fn render(case: &Case) -> String {
         out: String::new(),
         live: (0..n).map(|_| Vec::new()).collect(),
         serial: 0,
+        advanced: 0,
+        lossless: case.lossless,
+        all_faults: std::env::var("EWS_KIT_PROP_ALL_FAULTS").is_ok_and(|v| v == "1"),
     };
     let zone = ZONES[case.mailboxes[0].zone];
     let mut world = String::new();
@@ -789,19 +839,31 @@ fn render(case: &Case) -> String {
         .map(|i| format!("{{ email: {} }}", email(i)))
         .collect();
     let counter_zone = ZONES[case.mailboxes[n - 1].zone];
+    let (resync, recovery) = if case.lossless {
+        ("weekly".to_string(), LOSSLESS_RECOVERY_MINUTES)
+    } else {
+        (format!("{RESYNC_MINUTES}m"), RECOVERY_MINUTES)
+    };
     let mut out = format!(
         "name: Convergence after random changes and faults\n\
          description: >\n  Generated by tests/it/convergence.rs. After the faults stop and the\n  \
-         clock passes the recovery bound, the engine equals the mock and the oracles.\n\
+         clock passes the recovery bound, the engine equals the mock and the oracles.\n  \
+         {}\n\
          zone: {zone}\n\
          world:\n  server: {}\n  now: {day0} 07:00\n  mailboxes:\n{world}  accounts:\n    \
          - {{ user: svc-sync, password: sync-pw, impersonation: all }}\n\
          engine:\n  notifications: {{ mode: {mode} }}\n  \
-         sync: {{ resync_period: {RESYNC_MINUTES}m, oof_poll_interval: {OOF_POLL_MINUTES}m }}\n  \
+         sync: {{ resync_period: {resync}, oof_poll_interval: {OOF_POLL_MINUTES}m }}\n  \
          users: [{}]\n  counters:\n    - id: desk\n      mailbox: {}\n      \
          timeZone: {counter_zone}\n      slotMinutes: 30\n      stepMinutes: 30\n      \
          openingHours:\n        - {{ days: [Mon, Tue, Wed, Thu, Fri], ranges: [\"08:00-12:00\", \"13:00-17:00\"] }}\n\
          steps:\n",
+        if case.lossless {
+            "Lossless: no dropped notifications and no periodic resync, so the engine recovers \
+             through its notifications alone."
+        } else {
+            "Lossy: notifications may be dropped; the 2-hour resync bounds recovery."
+        },
         case.server,
         users.join(", "),
         email(n - 1),
@@ -811,7 +873,7 @@ fn render(case: &Case) -> String {
     }
     r.step("clear_faults: true\n    note: the faults stop");
     r.step(&format!(
-        "advance: {RECOVERY_MINUTES}m\n    note: past the recovery bound\n    expect:\n      \
+        "advance: {recovery}m\n    note: past the recovery bound\n    expect:\n      \
          - converged: {{ within: 0s }}\n      - oracle: {{ days: 3 }}"
     ));
     out.push_str(&r.out);

@@ -5,6 +5,7 @@
 
 mod convergence;
 mod decode;
+mod play_cli;
 mod player;
 mod property;
 mod scenarios;

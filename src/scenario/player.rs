@@ -817,7 +817,16 @@ impl Player<'_> {
                         .map(|e| Key {
                             start: e.start,
                             end: e.end,
-                            status: format!("{:?}", served(e.status(), w.server)),
+                            // Privacy mode reads free/busy, where a cancelled meeting
+                            // left on the calendar is served as Free.
+                            status: format!(
+                                "{:?}",
+                                if mb.privacy && e.item.cancelled {
+                                    calendar_core::FreeBusyStatus::Free
+                                } else {
+                                    served(e.status(), w.server)
+                                }
+                            ),
                             subject: (!mb.privacy).then(|| e.subject().to_string()),
                         })
                         .collect();

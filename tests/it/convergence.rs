@@ -15,6 +15,16 @@
 //! list is still a valid scenario: an operation whose target does not exist any more is simply
 //! left out. That is what makes shrinking by dropping operations work.
 //!
+//! Two profiles: *lossy* cases may drop notifications (events lost for good) and so rely on a
+//! 2-hour periodic resync, which bounds recovery; *lossless* cases have no drops, no EWS
+//! faults and a weekly resync, so the engine must recover through its notifications alone.
+//!
+//! Left out on purpose: wall times in the night hours (DST gaps and folds belong to the
+//! hand-written `dst-*` scenarios; here every DST week is still crossed by the items around
+//! it); all-day items from another zone for privacy users (free/busy carries no all-day
+//! flag, so the engine cannot lay them on the user's dates); EWS faults in lossless cases
+//! (the known issue of `scenarios/failed-refetch-push-internal-error.yaml`).
+//!
 //! Knobs (environment):
 //! - `PROPTEST_CASES=N`: cases to run (default 12).
 //! - `EWS_KIT_PROP_SEED=N`: the generator seed (default fixed, so CI is deterministic).
@@ -26,7 +36,8 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use chrono::{Duration, NaiveDate, Timelike};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
 use ews_kit::scenario::{Outcome, Scenario, play_scenario};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
@@ -94,6 +105,8 @@ enum Mode {
 #[derive(Debug, Clone)]
 struct MailboxGen {
     zone: usize,
+    /// The engine syncs this user in privacy mode (free/busy only, no subjects).
+    privacy: bool,
     oof: Option<OofGen>,
     items: Vec<ItemGen>,
 }
@@ -137,9 +150,23 @@ enum ItemGen {
         zone: Option<usize>,
         status: Status,
     },
-    /// All-day items are created in the mailbox's own zone only: an all-day item from
-    /// another zone is the known issue of `scenarios/all-day-other-zone.yaml`.
-    AllDay { day: i64, days: i64, status: Status },
+    /// Midnight to midnight in its creation zone; the engine is told each user's zone, so
+    /// one created elsewhere still falls on the user's dates (CALENDAR-SEMANTICS #19).
+    AllDay {
+        day: i64,
+        days: i64,
+        zone: Option<usize>,
+        status: Status,
+    },
+    /// Weekly on some weekdays (no occurrence changes: the renderer does not track dates).
+    Weekly {
+        first: Wall,
+        minutes: i64,
+        days: Vec<&'static str>,
+        count: u32,
+        zone: Option<usize>,
+        status: Status,
+    },
     Daily {
         first: Wall,
         minutes: i64,
@@ -206,6 +233,15 @@ enum Op {
     Fault(FaultGen),
     NotifyFault(NotifyGen),
     RestartEngine,
+    Override {
+        mb: usize,
+        state: &'static str,
+        /// Minutes from now; none: until cleared (or the engine restarts).
+        expires: Option<i64>,
+    },
+    ClearOverride {
+        mb: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -285,8 +321,14 @@ fn item() -> impl Strategy<Value = ItemGen> {
     prop_oneof![
         4 => (wall(0..=6), minutes(), zone_choice(), status())
             .prop_map(|(at, minutes, zone, status)| ItemGen::Timed { at, minutes, zone, status }),
-        1 => (0i64..=6, 1i64..=2, status())
-            .prop_map(|(day, days, status)| ItemGen::AllDay { day, days, status }),
+        1 => (0i64..=6, 1i64..=2, zone_choice(), status())
+            .prop_map(|(day, days, zone, status)| ItemGen::AllDay { day, days, zone, status }),
+        1 => (wall(-7..=3), prop::sample::select(vec![30i64, 60, 90]),
+              prop::sample::subsequence(vec!["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], 1..=3),
+              2u32..=8, zone_choice(), status())
+            .prop_map(|(first, minutes, days, count, zone, status)| ItemGen::Weekly {
+                first, minutes, days, count, zone, status,
+            }),
         2 => (wall(-3..=3), prop::sample::select(vec![15i64, 30, 60]), 1u32..=2, 2u32..=10,
               zone_choice(), status())
             .prop_map(|(first, minutes, every, count, zone, status)| ItemGen::Daily {
@@ -306,10 +348,16 @@ fn oof() -> impl Strategy<Value = OofGen> {
 fn mailbox() -> impl Strategy<Value = MailboxGen> {
     (
         0..ZONES.len(),
+        prop::bool::weighted(0.2),
         prop::option::weighted(0.3, oof()),
         prop::collection::vec(item(), 0..=4),
     )
-        .prop_map(|(zone, oof, items)| MailboxGen { zone, oof, items })
+        .prop_map(|(zone, privacy, oof, items)| MailboxGen {
+            zone,
+            privacy,
+            oof,
+            items,
+        })
 }
 
 fn firing() -> impl Strategy<Value = Firing> {
@@ -388,6 +436,10 @@ fn op() -> impl Strategy<Value = Op> {
         3 => fault().prop_map(Op::Fault),
         3 => notify_fault().prop_map(Op::NotifyFault),
         1 => Just(Op::RestartEngine),
+        1 => (mb.clone(), prop::sample::select(vec!["available", "meeting", "absent"]),
+              prop::option::of(10i64..=600))
+            .prop_map(|(mb, state, expires)| Op::Override { mb, state, expires }),
+        1 => mb.clone().prop_map(|mb| Op::ClearOverride { mb }),
     ]
 }
 
@@ -424,6 +476,7 @@ enum Shape {
         date: NaiveDate,
     },
     AllDay,
+    Weekly,
     /// Occurrence `k` originally starts on day `first + k * every` (at `minute` past an hour).
     Daily {
         first: NaiveDate,
@@ -442,6 +495,10 @@ struct Renderer {
     /// Minutes of time moves so far (see `MAX_ADVANCE_MINUTES`).
     advanced: i64,
     lossless: bool,
+    /// Per mailbox: the engine syncs it in privacy mode.
+    privacy: Vec<bool>,
+    /// The virtual time at this point of the timeline (the start plus the time moves).
+    now: DateTime<Utc>,
     /// Lossless cases get no EWS faults unless `EWS_KIT_PROP_ALL_FAULTS=1`: a calendar fetch
     /// that fails for good after a change notification (a non-retried error, or retries
     /// exhausted by a seeded rate of busy answers) is never retried, the known issue of
@@ -499,14 +556,45 @@ impl Renderer {
                     date: date_of(day0, at.day),
                 },
             ),
-            ItemGen::AllDay { day, days, status } => (
-                format!(
-                    "{{ subject: \"{subject}\", start: {}, end: {}, status: {} }}",
-                    date_of(day0, *day),
-                    date_of(day0, day + days),
-                    status.name()
-                ),
+            ItemGen::AllDay {
+                day,
+                days,
+                zone: z,
+                status,
+            } => (
+                // Privacy mode reads free/busy (GetUserAvailability), which carries no all-day
+                // flag: an all-day item from another zone is a plain block there, and the
+                // engine cannot lay it on the user's dates. So privacy users get own-zone ones.
+                // (Reported as a limitation; see the README of this test.)
+                {
+                    let z = if self.privacy[mb] { &None } else { z };
+                    format!(
+                        "{{ subject: \"{subject}\", start: {}, end: {}{}, status: {} }}",
+                        date_of(day0, *day),
+                        date_of(day0, day + days),
+                        zone(z),
+                        status.name()
+                    )
+                },
                 Shape::AllDay,
+            ),
+            ItemGen::Weekly {
+                first,
+                minutes,
+                days,
+                count,
+                zone: z,
+                status,
+            } => (
+                format!(
+                    "{{ subject: \"{subject}\", start: {}, duration: {minutes}m{}, status: {}, \
+                     recurrence: {{ weekly: [{}], count: {count} }} }}",
+                    wall_text(day0, *first),
+                    zone(z),
+                    status.name(),
+                    days.join(", ")
+                ),
+                Shape::Weekly,
             ),
             ItemGen::Daily {
                 first,
@@ -588,8 +676,9 @@ impl Renderer {
             }
             Op::Move { mb, pick, to } => {
                 let mb = mb % mailboxes;
-                let Some(i) = self.choose(mb, *pick, |l| !matches!(l.shape, Shape::Daily { .. }))
-                else {
+                let Some(i) = self.choose(mb, *pick, |l| {
+                    matches!(l.shape, Shape::Timed { .. } | Shape::AllDay)
+                }) else {
                     return;
                 };
                 let live = &mut self.live[mb][i];
@@ -692,6 +781,7 @@ impl Renderer {
                     return;
                 }
                 self.advanced += minutes;
+                self.now += Duration::minutes(*minutes);
                 self.step(&format!("advance: {minutes}m"));
             }
             Op::Fault(_) if self.lossless && !self.all_faults => {}
@@ -740,6 +830,24 @@ impl Renderer {
                 self.step(&text);
             }
             Op::RestartEngine => self.step("restart_engine: true"),
+            Op::Override { mb, state, expires } => {
+                let mb = mb % mailboxes;
+                let mut text = format!(
+                    "override: {{ user: {}, state: {state}, message: \"Override {n}\"",
+                    email(mb)
+                );
+                if let Some(m) = expires {
+                    // An instant, so no expiry falls into a DST gap of the scenario zone.
+                    let t = self.now + Duration::minutes(*m);
+                    let _ = write!(text, ", expires: {}", t.format("%Y-%m-%dT%H:%M:%SZ"));
+                }
+                text.push_str(" }");
+                self.step(&text);
+            }
+            Op::ClearOverride { mb } => {
+                let mb = mb % mailboxes;
+                self.step(&format!("clear_override: {}", email(mb)));
+            }
         }
     }
 
@@ -791,12 +899,20 @@ fn firing_text(f: &Firing) -> String {
 fn render(case: &Case) -> String {
     let (y, m, d) = STARTS[case.start];
     let day0 = NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
+    let tz: Tz = ZONES[case.mailboxes[0].zone].parse().unwrap_or(Tz::UTC);
+    let start = tz
+        .from_local_datetime(&day0.and_hms_opt(7, 0, 0).unwrap_or_default())
+        .earliest()
+        .unwrap()
+        .with_timezone(&Utc);
     let n = case.mailboxes.len();
     let mut r = Renderer {
         day0,
         out: String::new(),
         live: (0..n).map(|_| Vec::new()).collect(),
         serial: 0,
+        privacy: case.mailboxes.iter().map(|m| m.privacy).collect(),
+        now: start,
         advanced: 0,
         lossless: case.lossless,
         all_faults: std::env::var("EWS_KIT_PROP_ALL_FAULTS").is_ok_and(|v| v == "1"),
@@ -824,7 +940,14 @@ fn render(case: &Case) -> String {
         Mode::Push => "push",
     };
     let users: Vec<String> = (0..n)
-        .map(|i| format!("{{ email: {} }}", email(i)))
+        .map(|i| {
+            format!(
+                "{{ email: {}, time_zone: {}, privacy: {} }}",
+                email(i),
+                ZONES[case.mailboxes[i].zone],
+                case.mailboxes[i].privacy
+            )
+        })
         .collect();
     let counter_zone = ZONES[case.mailboxes[n - 1].zone];
     let (resync, recovery) = if case.lossless {

@@ -44,11 +44,10 @@ impl ItemId {
 
     /// Writes `<t:{tag} Id="…" ChangeKey="…"/>`.
     pub fn write(&self, w: &mut Writer, tag: &str) {
-        let mut attrs = vec![("Id", self.id.as_str())];
-        if let Some(ck) = &self.change_key {
-            attrs.push(("ChangeKey", ck));
+        match &self.change_key {
+            Some(ck) => w.empty(&Ns::Types, tag, &[("Id", &self.id), ("ChangeKey", ck)]),
+            None => w.empty(&Ns::Types, tag, &[("Id", &self.id)]),
         }
-        w.empty(&Ns::Types, tag, &attrs);
     }
 }
 

@@ -121,12 +121,13 @@ impl IdTarget {
 
 /// Encodes an item id.
 pub fn item_id(mailbox: u32, key: u64, revision: u32) -> String {
-    let mut b = Vec::with_capacity(20);
-    b.extend_from_slice(&MAGIC);
-    b.push(KIND_ITEM);
-    b.extend_from_slice(&mailbox.to_be_bytes());
-    b.extend_from_slice(&key.to_be_bytes());
-    b.extend_from_slice(&revision.to_be_bytes());
+    // Built on the stack: ids are written for every item of every view.
+    let mut b = [0_u8; 20];
+    b[..3].copy_from_slice(&MAGIC);
+    b[3] = KIND_ITEM;
+    b[4..8].copy_from_slice(&mailbox.to_be_bytes());
+    b[8..16].copy_from_slice(&key.to_be_bytes());
+    b[16..20].copy_from_slice(&revision.to_be_bytes());
     STANDARD.encode(b)
 }
 
@@ -137,22 +138,22 @@ pub fn occurrence_id(
     revision: u32,
     original_start: DateTime<Utc>,
 ) -> String {
-    let mut b = Vec::with_capacity(28);
-    b.extend_from_slice(&MAGIC);
-    b.push(KIND_OCCURRENCE);
-    b.extend_from_slice(&mailbox.to_be_bytes());
-    b.extend_from_slice(&key.to_be_bytes());
-    b.extend_from_slice(&revision.to_be_bytes());
-    b.extend_from_slice(&original_start.timestamp().to_be_bytes());
+    let mut b = [0_u8; 28];
+    b[..3].copy_from_slice(&MAGIC);
+    b[3] = KIND_OCCURRENCE;
+    b[4..8].copy_from_slice(&mailbox.to_be_bytes());
+    b[8..16].copy_from_slice(&key.to_be_bytes());
+    b[16..20].copy_from_slice(&revision.to_be_bytes());
+    b[20..28].copy_from_slice(&original_start.timestamp().to_be_bytes());
     STANDARD.encode(b)
 }
 
 /// A change key for an item revision (Exchange's are base64 too, `DwAAABYAAAA…`).
 pub fn change_key(key: u64, revision: u32) -> String {
-    let mut b = Vec::with_capacity(16);
-    b.extend_from_slice(&[0x0f, 0x00, 0x00, 0x00]);
-    b.extend_from_slice(&key.to_be_bytes());
-    b.extend_from_slice(&revision.to_be_bytes());
+    let mut b = [0_u8; 16];
+    b[0] = 0x0f;
+    b[4..12].copy_from_slice(&key.to_be_bytes());
+    b[12..16].copy_from_slice(&revision.to_be_bytes());
     STANDARD.encode(b)
 }
 

@@ -694,7 +694,8 @@ impl Engine {
         }
     }
 
-    /// Replaces the known appointments of `email` (redacting them in privacy mode).
+    /// Replaces the known appointments of `email` (redacting them in privacy mode, and
+    /// private items always).
     pub fn store_calendar(
         &self,
         email: &str,
@@ -708,12 +709,20 @@ impl Engine {
             let Some(mailbox) = state.mailboxes.get_mut(email) else {
                 return;
             };
-            if mailbox.privacy {
-                appointments = appointments
-                    .into_iter()
-                    .map(Appointment::redacted)
-                    .collect();
-            }
+            // Privacy mode keeps no subject at all; a private item keeps none in any mode
+            // (CALENDAR-SEMANTICS #33). The EWS client already drops them; this holds for
+            // every `Exchange`.
+            let privacy = mailbox.privacy;
+            appointments = appointments
+                .into_iter()
+                .map(|a| {
+                    if privacy || a.private {
+                        a.redacted()
+                    } else {
+                        a
+                    }
+                })
+                .collect();
             appointments.sort_by_key(|a| (a.start, a.end));
             mailbox.appointments = appointments;
             mailbox.sync.window = Some(window);

@@ -142,8 +142,8 @@ impl fmt::Display for ServerVersion {
     }
 }
 
-/// A calendar item as an admin sees it on the user's advanced tab. In privacy mode
-/// `subject` and `location` are always `None`.
+/// A calendar item as an admin sees it on the user's advanced tab. In privacy mode, and for
+/// a private item in any mode, `subject` and `location` are always `None`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Appointment {

@@ -526,12 +526,24 @@ fn appointment(
             .and_then(|t| t.instant_in(&Utc))
             .ok_or_else(|| malformed(operation, format!("CalendarItem without a usable {name}")))
     };
+    // A private item blocks time, but its subject and location are never kept, whatever
+    // the mailbox's privacy mode (CALENDAR-SEMANTICS #33): dropping them here, where the
+    // EWS item becomes an appointment, means no state, log line or API answer can hold them.
+    let private = matches!(
+        item.sensitivity,
+        Some(Sensitivity::Private | Sensitivity::Confidential)
+    );
     Ok(Appointment {
         id: item.item_id.as_ref().map(|i| i.id.clone()),
-        subject: item.subject.as_ref().map(|s| s.trim().to_string()),
+        subject: item
+            .subject
+            .as_ref()
+            .filter(|_| !private)
+            .map(|s| s.trim().to_string()),
         location: item
             .location
             .as_deref()
+            .filter(|_| !private)
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(str::to_string),
@@ -547,10 +559,7 @@ fn appointment(
         },
         all_day: item.is_all_day_event.unwrap_or(false),
         cancelled: item.is_cancelled.unwrap_or(false),
-        private: matches!(
-            item.sensitivity,
-            Some(Sensitivity::Private | Sensitivity::Confidential)
-        ),
+        private,
         time_zone: None,
     })
 }
@@ -923,6 +932,35 @@ mod tests {
             Utc.with_ymd_and_hms(2013, 8, 21, 19, 30, 0).unwrap()
         );
         assert_eq!(items[0].status, FreeBusyStatus::Busy);
+    }
+
+    #[test]
+    fn a_private_item_keeps_its_time_but_never_its_subject_or_location() {
+        let page = String::from_utf8(sample("finditem-calendarview-truncated-response.xml"))
+            .unwrap()
+            .replacen(
+                "<t:Subject>Contoso devs team meeting</t:Subject>",
+                "<t:Subject>Dr. Novak - cardiology</t:Subject><t:Sensitivity>Private</t:Sensitivity>",
+                1,
+            )
+            .replacen(
+                "<t:Subject>Daily status meeting</t:Subject>",
+                "<t:Subject>Daily status meeting</t:Subject><t:Sensitivity>Confidential</t:Sensitivity>",
+                1,
+            );
+        let (items, _) = parse_calendar_view("kim@contoso.com", page.as_bytes()).unwrap();
+        assert!(items[0].private && items[1].private && !items[2].private);
+        assert_eq!(
+            (items[0].subject.as_ref(), items[0].location.as_ref()),
+            (None, None)
+        );
+        assert_eq!(items[1].subject, None);
+        assert_eq!(
+            items[0].start,
+            Utc.with_ymd_and_hms(2013, 8, 21, 19, 30, 0).unwrap()
+        );
+        assert_eq!(items[2].subject.as_deref(), Some("Lunch with sales team"));
+        assert!(!format!("{items:?}").contains("cardiology"));
     }
 
     #[test]

@@ -214,6 +214,64 @@ async fn privacy_mode_never_carries_a_subject_across_api_log_and_state() {
     );
 }
 
+#[tokio::test]
+async fn a_private_item_of_a_normal_user_blocks_time_but_its_subject_is_nowhere() {
+    let (mock, engine, clock) = start().await;
+    let spec: mock_ews::ItemSpec = serde_json::from_value(serde_json::json!({
+        "subject": "Dr. Novak - cardiology",
+        "location": "Heart clinic",
+        "start": "2026-03-30T11:00:00Z",
+        "duration": "1h",
+        "sensitivity": "private",
+    }))
+    .unwrap();
+    mock.store().create_item("kim@contoso.test", &spec).unwrap();
+    engine.full_sync().await;
+
+    let kim = engine.appointments("kim@contoso.test").unwrap();
+    let private: Vec<_> = kim.iter().filter(|a| a.private).collect();
+    assert_eq!(private.len(), 1, "{kim:#?}");
+    assert_eq!((&private[0].subject, &private[0].location), (&None, &None));
+    assert_eq!(
+        private[0].start,
+        Utc.with_ymd_and_hms(2026, 3, 30, 11, 0, 0).unwrap()
+    );
+    // The other items of the same user keep their subjects.
+    assert!(kim_subjects(&engine).contains(&"Budget review".to_string()));
+    // (Kim's presence is Absent from her OOF; the scenario private-items.yaml pins Meeting.)
+    clock.advance(Duration::minutes(3 * 60 + 30));
+
+    let router = sync_engine::api::router(engine.clone());
+    let mut served = String::new();
+    for uri in [
+        "/api/status",
+        "/api/users",
+        "/api/log",
+        "/api/users/kim@contoso.test/appointments",
+        "/api/users/kim@contoso.test/presence",
+    ] {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let req = axum::http::Request::builder()
+            .uri(uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let resp = router.clone().oneshot(req).await.unwrap();
+        served.push_str(&String::from_utf8_lossy(
+            &resp.into_body().collect().await.unwrap().to_bytes(),
+        ));
+    }
+    assert!(
+        served.contains("Budget review"),
+        "the dump covered Kim's items"
+    );
+    let log = format!("{:?}", engine.log().lines(&Default::default()));
+    let dump = format!("{:?}{served}{log}", engine.state());
+    for secret in ["cardiology", "Heart clinic"] {
+        assert!(!dump.contains(secret), "{secret} leaked");
+    }
+}
+
 /// Waits (real time, bounded) until `f` holds.
 async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     for _ in 0..500 {

@@ -286,7 +286,7 @@ impl Engine {
         &self.inner.log
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, State> {
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, State> {
         self.inner
             .state
             .read()
@@ -737,6 +737,35 @@ impl Engine {
             }
         }
         self.state_changed();
+    }
+
+    /// Edits the known appointments of `email` in place (kept sorted) with the window they
+    /// are the view of, as a notification's item-by-item update does. Returns false, editing
+    /// nothing, for a mailbox in privacy mode or never synced (no window yet).
+    pub(crate) fn update_appointments(
+        &self,
+        email: &str,
+        edit: impl FnOnce(&mut Vec<Appointment>, Window),
+    ) -> bool {
+        {
+            let mut state = self.write();
+            let Some(mailbox) = state.mailboxes.get_mut(email) else {
+                return false;
+            };
+            let Some(window) = mailbox.sync.window.filter(|_| !mailbox.privacy) else {
+                return false;
+            };
+            edit(&mut mailbox.appointments, window);
+            // As in `store_calendar`: a private item keeps no subject (CALENDAR-SEMANTICS #33).
+            for a in &mut mailbox.appointments {
+                if a.private && (a.subject.is_some() || a.location.is_some()) {
+                    *a = a.clone().redacted();
+                }
+            }
+            mailbox.appointments.sort_by_key(|a| (a.start, a.end));
+        }
+        self.state_changed();
+        true
     }
 
     /// Reads every mailbox's OOF settings; returns how many failed.

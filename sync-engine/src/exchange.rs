@@ -33,6 +33,15 @@ pub trait Exchange: Send + Sync + 'static {
         end: DateTime<Utc>,
     ) -> BoxFuture<'a, Result<Vec<Appointment>, ExchangeError>>;
 
+    /// The items `ids` (GetItem, one request), each as a single appointment, a part of a
+    /// series (whose occurrences only a CalendarView expands) or missing. One answer per id,
+    /// in order.
+    fn get_items<'a>(
+        &'a self,
+        mailbox: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<FetchedItem>, ExchangeError>>;
+
     /// Free/busy only (GetUserAvailability), for mailboxes in privacy mode: the returned
     /// appointments never carry a subject or location, and none is requested.
     fn availability<'a>(
@@ -72,11 +81,41 @@ pub trait Exchange: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(), ExchangeError>>;
 }
 
+/// One event of a change notification, as the engine applies it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemEvent {
+    /// `CreatedEvent`, `ModifiedEvent` or `FreeBusyChangedEvent` on an item: fetch it.
+    Changed(String),
+    /// `DeletedEvent` on an item.
+    Deleted(String),
+    /// `MovedEvent`: the item `old` left its folder and is now `new` (in `ParentFolderId`).
+    Moved { old: String, new: String },
+    /// An event on the calendar folder itself. Exchange sends one after the item events of
+    /// every change (its counts changed), so next to item events it means nothing; alone it
+    /// says the folder changed in a way no item event describes, and the window is fetched.
+    Folder,
+    /// Something not to apply item by item (a `CopiedEvent`, whose events do not tell a copy
+    /// into the calendar from one out of it; missed events): the window is fetched again.
+    Resync,
+}
+
+/// What GetItem answered for one requested id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchedItem {
+    /// A non-recurring appointment.
+    Single(Appointment),
+    /// A recurring master, occurrence or exception (`CalendarItemType`), or an item that is
+    /// not a calendar item: what it changed in the window takes a CalendarView to see.
+    Series { id: String },
+    /// `ErrorItemNotFound`: the item is gone (deleted since the event).
+    Missing { id: String },
+}
+
 /// What a streaming connection reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StreamEvent {
-    /// An item or folder event on this subscription.
-    Changed(String),
+    /// Events on this subscription (item or folder events; status events are not reported).
+    Changed { id: String, changes: Vec<ItemEvent> },
     /// The server ended this subscription (listed in `ErrorSubscriptionIds`).
     Lost { id: String, reason: String },
     /// `ErrorMissedNotificationEvents`: events were dropped for these subscriptions (all of
@@ -115,8 +154,8 @@ pub struct Subscription {
 pub struct Events {
     /// The watermark to poll from next.
     pub watermark: Option<String>,
-    /// Whether any item or folder event (not just a status event) arrived.
-    pub changed: bool,
+    /// The item and folder events in order (status events are left out).
+    pub changes: Vec<ItemEvent>,
     /// `MoreEvents`: poll again at once.
     pub more: bool,
 }
@@ -150,6 +189,10 @@ pub struct Appointment {
     /// The EWS ItemId (free/busy events have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// The iCalendar UID (`calendar:UID`): stable across updates (an ItemId need not be) and
+    /// shared by a series' occurrences.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -198,6 +241,7 @@ impl Appointment {
     pub fn new(start: DateTime<Utc>, end: DateTime<Utc>, status: FreeBusyStatus) -> Appointment {
         Appointment {
             id: None,
+            uid: None,
             subject: None,
             location: None,
             start,

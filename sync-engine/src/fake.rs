@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use crate::exchange::{
-    Appointment, BoxFuture, Events, Exchange, ExchangeError, ServerVersion, StreamEvent,
-    Subscription, SubscriptionKind,
+    Appointment, BoxFuture, Events, Exchange, ExchangeError, FetchedItem, ItemEvent, ServerVersion,
+    StreamEvent, Subscription, SubscriptionKind,
 };
 
 /// An Exchange server held in memory. All methods take `&self`; share it in an `Arc`.
@@ -96,7 +96,7 @@ impl InMemoryExchange {
     }
 
     /// Replaces a mailbox's appointments (creating the mailbox) and notifies its
-    /// subscriptions.
+    /// subscriptions (with a folder event: the whole calendar may have changed).
     pub fn set_appointments(&self, email: &str, appointments: Vec<Appointment>) {
         let email = email.to_ascii_lowercase();
         {
@@ -296,11 +296,11 @@ impl Exchange for InMemoryExchange {
                     .get_mut(&subscription.id)
                     .filter(|s| !s.lost)
                     .ok_or_else(|| lost("GetEvents"))?;
-                let changed = sub.pending > 0;
+                let changes = vec![ItemEvent::Folder; sub.pending];
                 sub.pending = 0;
                 Ok(Events {
                     watermark: Some(format!("wm-{}", inner.calls.len())),
-                    changed,
+                    changes,
                     more: false,
                 })
             });
@@ -340,7 +340,10 @@ impl Exchange for InMemoryExchange {
                             });
                         }
                         for _ in 0..sub.pending {
-                            let _ = events.send(StreamEvent::Changed(id.clone()));
+                            let _ = events.send(StreamEvent::Changed {
+                                id: id.clone(),
+                                changes: vec![ItemEvent::Folder],
+                            });
                         }
                         sub.pending = 0;
                         still_open.push(id);
@@ -381,6 +384,29 @@ impl Exchange for InMemoryExchange {
             "CalendarView",
             Some(mailbox),
             |m| overlapping(m, start, end, false),
+            |_| Vec::new(),
+        );
+        Box::pin(async move { r })
+    }
+
+    fn get_items<'a>(
+        &'a self,
+        mailbox: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<FetchedItem>, ExchangeError>> {
+        let r = self.call(
+            "GetItem",
+            Some(mailbox),
+            |m| {
+                ids.iter()
+                    .map(
+                        |id| match m.appointments.iter().find(|a| a.id.as_deref() == Some(id)) {
+                            Some(a) => FetchedItem::Single(a.clone()),
+                            None => FetchedItem::Missing { id: id.clone() },
+                        },
+                    )
+                    .collect()
+            },
             |_| Vec::new(),
         );
         Box::pin(async move { r })

@@ -53,8 +53,8 @@ pub use crate::engine::{
     Engine, EngineError, OverrideRequest, PresenceEvent, SyncReport, Tasks, UserPresence,
 };
 pub use crate::exchange::{
-    Appointment, BoxFuture, Events, Exchange, ExchangeError, ServerVersion, StreamEvent,
-    Subscription, SubscriptionKind,
+    Appointment, BoxFuture, Events, Exchange, ExchangeError, FetchedItem, ItemEvent, ServerVersion,
+    StreamEvent, Subscription, SubscriptionKind,
 };
 pub use crate::fake::{Call, InMemoryExchange};
 pub use crate::log::{EventLog, Level, LogLine, LogQuery};

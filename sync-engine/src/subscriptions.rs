@@ -4,9 +4,24 @@
 //! No change may be lost, so the order is always *subscribe, then fetch*: the first
 //! subscription is made by the full sync just before it fetches the mailbox, and whenever a
 //! subscription is lost (expired, unknown to the server, a cut stream, a push subscription
-//! gone silent) the watcher subscribes again and then resyncs the whole window. A change
-//! notification triggers a fetch of the mailbox's window (what changed is whatever differs),
-//! coalescing notifications that arrive while a fetch runs.
+//! gone silent) the watcher subscribes again and then resyncs the whole window.
+//!
+//! A change notification fetches what changed ([`Engine::apply_changes`]): the created and
+//! modified items by id in one GetItem, deleted items dropped by id, each applied to the
+//! mailbox's known appointments. An ItemId need not survive an update, so an item replaces
+//! what the engine held under its UID (or id). Some changes are not visible item by item and
+//! fetch the mailbox's window (one CalendarView) instead:
+//! - a series: Exchange notifies the master's id for any change to the series, one of its
+//!   occurrences or exceptions, and only a CalendarView expands the occurrences (expanding
+//!   the master's recurrence here would duplicate Exchange's rules for exceptions, deleted
+//!   occurrences and time zones);
+//! - a deleted or moved-away id the engine does not hold (a series master, whose occurrences
+//!   carry other ids, or an item outside the window);
+//! - a folder event with no item event (the calendar changed as a whole), a copy, missed
+//!   events, more than [`MAX_ITEM_FETCH`] items at once, and privacy mode (no item is read
+//!   there, free/busy comes from GetUserAvailability).
+//!
+//! Notifications arriving while a fetch runs are coalesced into the next one.
 
 use std::collections::BTreeMap;
 
@@ -17,7 +32,12 @@ use tokio::task::JoinSet;
 use crate::config::Notifications;
 use crate::engine::Engine;
 use crate::ews::wire;
-use crate::exchange::{ExchangeError, StreamEvent, Subscription, SubscriptionKind};
+use crate::exchange::{
+    Appointment, ExchangeError, FetchedItem, ItemEvent, StreamEvent, Subscription, SubscriptionKind,
+};
+
+/// Most items fetched by id for one notification; beyond, one CalendarView costs less.
+pub(crate) const MAX_ITEM_FETCH: usize = 50;
 
 /// A subscription lost sooner than this after the previous loss counts as a quick loss.
 const QUICK_LOSS: Duration = Duration::minutes(5);
@@ -40,14 +60,14 @@ enum Ended {
 
 /// What the push listener tells one mailbox's watcher.
 pub(crate) enum PushSignal {
-    Changed,
+    Changed(Vec<ItemEvent>),
     /// Exchange reported the subscription dead (ErrorReadEventsFailed and kin).
     Lost(String),
 }
 
 /// What the streaming connections tell one mailbox's watcher.
 pub(crate) enum MailboxEvent {
-    Changed,
+    Changed(Vec<ItemEvent>),
     Lost(String),
 }
 
@@ -86,7 +106,189 @@ impl StreamRegistry {
     }
 }
 
+/// What one batch of events asks the engine to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Plan {
+    /// Only status-like events: nothing changed.
+    Nothing,
+    /// Fetch the mailbox's window (why, for the log).
+    Window(&'static str),
+    /// Fetch these items by id and drop those.
+    Items {
+        fetch: Vec<String>,
+        delete: Vec<String>,
+    },
+}
+
+/// Reduces a batch of events to a [`Plan`]; `known` tells whether the engine holds an
+/// appointment with that id. The last event of an id wins (created then deleted: deleted).
+pub(crate) fn plan(changes: &[ItemEvent], known: impl Fn(&str) -> bool) -> Plan {
+    #[derive(PartialEq)]
+    enum Act {
+        Fetch,
+        Delete,
+    }
+    let mut acts: BTreeMap<&str, Act> = BTreeMap::new();
+    let mut folder = false;
+    for change in changes {
+        match change {
+            ItemEvent::Changed(id) => {
+                acts.insert(id, Act::Fetch);
+            }
+            ItemEvent::Deleted(id) => {
+                // An unknown id may be a series master (whose occurrences carry other ids)
+                // or a revision of an item the engine holds under an older id (an ItemId
+                // need not survive an update, and a deleted item cannot be asked for its
+                // UID), even when this batch created or changed it.
+                if !known(id) {
+                    return Plan::Window("a deleted item the engine does not hold");
+                }
+                acts.insert(id, Act::Delete);
+            }
+            ItemEvent::Moved { old, .. } => {
+                // Moved out of the calendar (to Deleted Items, say): drop it. Moved in, or
+                // an unknown item: only the view can tell.
+                if !known(old) {
+                    return Plan::Window("an item moved into or within the calendar");
+                }
+                acts.insert(old, Act::Delete);
+            }
+            ItemEvent::Folder => folder = true,
+            ItemEvent::Resync => return Plan::Window("events not applicable item by item"),
+        }
+    }
+    if acts.is_empty() {
+        return if folder {
+            Plan::Window("the calendar folder changed")
+        } else {
+            Plan::Nothing
+        };
+    }
+    let (fetch, delete): (Vec<_>, Vec<_>) = acts.into_iter().partition(|(_, a)| *a == Act::Fetch);
+    if fetch.len() > MAX_ITEM_FETCH {
+        return Plan::Window("many items changed at once");
+    }
+    Plan::Items {
+        fetch: fetch.into_iter().map(|(id, _)| id.to_string()).collect(),
+        delete: delete.into_iter().map(|(id, _)| id.to_string()).collect(),
+    }
+}
+
+/// Removes the appointments `id` names: the one with that id and, when it has a UID, every
+/// appointment sharing it.
+fn remove_item(appointments: &mut Vec<Appointment>, id: &str) {
+    let uid = appointments
+        .iter()
+        .find(|a| a.id.as_deref() == Some(id))
+        .and_then(|a| a.uid.clone());
+    appointments.retain(|a| a.id.as_deref() != Some(id) && (uid.is_none() || a.uid != uid));
+}
+
 impl Engine {
+    /// Applies one batch of change events to `mailbox` (see the module docs): fetches the
+    /// changed items, drops the deleted ones, or fetches the window when items cannot tell.
+    /// Returns false when the fetch failed.
+    pub(crate) async fn apply_changes(
+        &self,
+        mailbox: &str,
+        mode: &str,
+        changes: &[ItemEvent],
+    ) -> bool {
+        let Some(privacy) = self.privacy_of(mailbox) else {
+            return true;
+        };
+        let known = |id: &str| {
+            self.read()
+                .mailboxes
+                .get(mailbox)
+                .is_some_and(|m| m.appointments.iter().any(|a| a.id.as_deref() == Some(id)))
+        };
+        let plan = if privacy {
+            Plan::Window("privacy mode reads no item")
+        } else {
+            plan(changes, known)
+        };
+        let (fetch, delete) = match plan {
+            Plan::Nothing => return true,
+            Plan::Window(why) => {
+                self.log().debug(
+                    Some(mailbox),
+                    format!("Change notification ({mode}): {why}; fetching the window"),
+                );
+                return self.resync_mailbox(mailbox).await;
+            }
+            Plan::Items { fetch, delete } => (fetch, delete),
+        };
+        self.log().debug(
+            Some(mailbox),
+            format!(
+                "Change notification ({mode}): fetching {} changed, dropping {} deleted items",
+                fetch.len(),
+                delete.len()
+            ),
+        );
+        let fetched = if fetch.is_empty() {
+            Vec::new()
+        } else {
+            let exchange = self.exchange();
+            match self
+                .call("GetItem", Some(mailbox), || {
+                    exchange.get_items(mailbox, &fetch)
+                })
+                .await
+            {
+                Ok(items) => items,
+                Err(e) => {
+                    // The change must not be lost: the window holds it too.
+                    self.log().warn(
+                        Some(mailbox),
+                        format!("Cannot fetch the changed items ({e}); fetching the window"),
+                    );
+                    return self.resync_mailbox(mailbox).await;
+                }
+            }
+        };
+        if fetched
+            .iter()
+            .any(|f| matches!(f, FetchedItem::Series { .. }))
+        {
+            self.log().debug(
+                Some(mailbox),
+                "A series changed: fetching the window for its occurrences",
+            );
+            return self.resync_mailbox(mailbox).await;
+        }
+        let applied = self.update_appointments(mailbox, |appointments, window| {
+            for id in &delete {
+                remove_item(appointments, id);
+            }
+            for (requested, item) in fetch.iter().zip(fetched) {
+                match item {
+                    FetchedItem::Single(a) => {
+                        remove_item(appointments, requested);
+                        if let Some(id) = &a.id {
+                            remove_item(appointments, id);
+                        }
+                        if a.uid.is_some() {
+                            appointments.retain(|b| b.uid != a.uid);
+                        }
+                        // The known appointments are the view of the synced window: keep
+                        // the item when that view would return it, by CalendarView's own
+                        // overlap rule (EWS.md: an item ending exactly at StartDate is
+                        // returned).
+                        if a.start < window.end && a.end >= window.start {
+                            appointments.push(a);
+                        }
+                    }
+                    FetchedItem::Missing { id } => remove_item(appointments, &id),
+                    FetchedItem::Series { .. } => {}
+                }
+            }
+        });
+        // Never synced (the first fetch failed): there is no window to edit yet.
+        applied || self.resync_mailbox(mailbox).await
+    }
+
     /// The subscription mode the configuration asks for.
     pub(crate) fn subscription_kind(&self) -> SubscriptionKind {
         match &self.config().notifications {
@@ -142,13 +344,47 @@ impl Engine {
         result
     }
 
-    /// Fetches the mailbox's window again (after a change or a lost subscription).
-    pub(crate) async fn resync_mailbox(&self, mailbox: &str) {
+    /// Fetches the mailbox's window again (after a change or a lost subscription); false
+    /// when the fetch failed (recorded in the mailbox's status).
+    pub(crate) async fn resync_mailbox(&self, mailbox: &str) -> bool {
         let Some(privacy) = self.privacy_of(mailbox) else {
-            return;
+            return true;
         };
         let window = self.window_from(self.clock().now());
-        let _ = self.sync_calendar(mailbox, privacy, window).await;
+        self.sync_calendar(mailbox, privacy, window).await.is_ok()
+    }
+
+    /// Applies a batch of change events and, if the fetch fails for good (retries spent, or
+    /// an error that is not transient), fetches the window again later, backing off from
+    /// 30 s to 15 min, until it succeeds: nothing else would bring the change (Exchange
+    /// notifies once), so giving up would lose it until the weekly resync. Events arriving
+    /// meanwhile wait in the watcher's queue; the successful window fetch covers them.
+    pub(crate) async fn apply_changes_until_done(
+        &self,
+        mailbox: &str,
+        mode: &str,
+        changes: &[ItemEvent],
+    ) {
+        if self.apply_changes(mailbox, mode, changes).await {
+            return;
+        }
+        let mut wait = Duration::seconds(30);
+        loop {
+            self.log().warn(
+                Some(mailbox),
+                format!(
+                    "The fetch after a change notification failed; fetching the window again in {} s",
+                    wait.num_seconds()
+                ),
+            );
+            self.clock().sleep(wait).await;
+            if self.resync_mailbox(mailbox).await {
+                self.log()
+                    .info(Some(mailbox), "Calendar fetched after the earlier failure");
+                return;
+            }
+            wait = (wait * 2).min(Duration::minutes(15));
+        }
     }
 
     /// The watcher of one mailbox: runs until aborted.
@@ -183,8 +419,10 @@ impl Engine {
             };
             retry = Duration::seconds(30);
             if resync {
-                // Subscribed first, fetched second: nothing between the two is missed.
-                self.resync_mailbox(&mailbox).await;
+                // Subscribed first, fetched second: nothing between the two is missed (and
+                // a failed fetch is tried again until it succeeds).
+                self.apply_changes_until_done(&mailbox, "re-subscribed", &[ItemEvent::Resync])
+                    .await;
                 resync = false;
             }
             let ended = match self.config().notifications.clone() {
@@ -245,10 +483,9 @@ impl Engine {
                     sub.watermark = events.watermark.clone();
                     self.set_subscription(mailbox, Some(sub.clone()));
                 }
-                if events.changed {
-                    self.log()
-                        .debug(Some(mailbox), "Change notification (pull): resyncing");
-                    self.resync_mailbox(mailbox).await;
+                if !events.changes.is_empty() {
+                    self.apply_changes_until_done(mailbox, "pull", &events.changes)
+                        .await;
                 }
                 if !events.more {
                     break;
@@ -265,11 +502,20 @@ impl Engine {
         self.inner_streams_changed();
         loop {
             match rx.recv().await {
-                Some(MailboxEvent::Changed) => {
-                    while let Ok(MailboxEvent::Changed) = rx.try_recv() {}
-                    self.log()
-                        .debug(Some(mailbox), "Change notification (streaming): resyncing");
-                    self.resync_mailbox(mailbox).await;
+                Some(MailboxEvent::Changed(mut changes)) => {
+                    let mut lost = None;
+                    while let Ok(event) = rx.try_recv() {
+                        match event {
+                            MailboxEvent::Changed(more) => changes.extend(more),
+                            MailboxEvent::Lost(reason) => lost = Some(reason),
+                        }
+                    }
+                    if let Some(reason) = lost {
+                        // The resync after re-subscribing covers these changes too.
+                        return Ended::Lost(reason);
+                    }
+                    self.apply_changes_until_done(mailbox, "streaming", &changes)
+                        .await;
                 }
                 Some(MailboxEvent::Lost(reason)) => return Ended::Lost(reason),
                 None => return Ended::Lost("streaming connection gone".into()),
@@ -369,12 +615,14 @@ impl Engine {
     fn dispatch(&self, group: &[String], event: StreamEvent) {
         let mut streams = self.streams();
         match event {
-            StreamEvent::Changed(id) => streams.send(&id, MailboxEvent::Changed),
+            StreamEvent::Changed { id, changes } => {
+                streams.send(&id, MailboxEvent::Changed(changes));
+            }
             StreamEvent::Lost { id, reason } => streams.lose(&id, &reason),
             StreamEvent::Missed(ids) => {
                 let ids = if ids.is_empty() { group.to_vec() } else { ids };
                 for id in ids {
-                    streams.send(&id, MailboxEvent::Changed);
+                    streams.send(&id, MailboxEvent::Changed(vec![ItemEvent::Resync]));
                 }
             }
         }
@@ -411,21 +659,21 @@ impl Engine {
                     }
                 }
                 Some(signal) = rx.recv() => {
-                    let mut lost = match signal {
-                        PushSignal::Lost(reason) => Some(reason),
-                        PushSignal::Changed => None,
-                    };
-                    while let Ok(signal) = rx.try_recv() {
-                        if let PushSignal::Lost(reason) = signal {
-                            lost = Some(reason);
+                    let mut changes = Vec::new();
+                    let mut lost = None;
+                    let mut next = Some(signal);
+                    while let Some(signal) = next {
+                        match signal {
+                            PushSignal::Lost(reason) => lost = Some(reason),
+                            PushSignal::Changed(more) => changes.extend(more),
                         }
+                        next = rx.try_recv().ok();
                     }
                     if let Some(reason) = lost {
                         self.unregister_push(&sub.id);
                         return Ended::Lost(reason);
                     }
-                    self.log().debug(Some(mailbox), "Change notification (push): resyncing");
-                    self.resync_mailbox(mailbox).await;
+                    self.apply_changes_until_done(mailbox, "push", &changes).await;
                 }
             }
         }
@@ -446,13 +694,122 @@ impl Engine {
                         // than after the silence check.
                         let _ = tx.send(PushSignal::Lost(reason));
                         keep = false;
-                    } else if n.changed {
-                        let _ = tx.send(PushSignal::Changed);
+                    } else if !n.changes.is_empty() {
+                        let _ = tx.send(PushSignal::Changed(n.changes));
                     }
                 }
                 None => keep = false,
             }
         }
         Ok(wire::send_notification_result(keep))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ItemEvent::{Changed, Deleted, Folder, Moved, Resync};
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn known(id: &str) -> bool {
+        id.starts_with("known")
+    }
+
+    #[test]
+    fn item_events_become_fetches_and_drops_with_the_last_event_winning() {
+        let batch = [
+            Changed("new".into()),
+            Changed("known-1".into()),
+            Folder,
+            Deleted("known-2".into()),
+            Changed("known-2".into()),
+            Changed("known-3".into()),
+            Deleted("known-3".into()),
+        ];
+        assert_eq!(
+            plan(&batch, known),
+            Plan::Items {
+                fetch: ids(&["known-1", "known-2", "new"]),
+                delete: ids(&["known-3"]),
+            }
+        );
+    }
+
+    #[test]
+    fn what_items_cannot_tell_fetches_the_window() {
+        // A deleted id the engine does not hold (a series master, say), even one this
+        // batch changed (the engine may hold it under an older revision's id).
+        assert!(matches!(
+            plan(&[Deleted("master".into())], known),
+            Plan::Window(_)
+        ));
+        assert!(matches!(
+            plan(&[Changed("x".into()), Deleted("x".into())], known),
+            Plan::Window(_)
+        ));
+        // A move of an unknown item (into the calendar).
+        assert!(matches!(
+            plan(
+                &[Moved {
+                    old: "elsewhere".into(),
+                    new: "x".into()
+                }],
+                known
+            ),
+            Plan::Window(_)
+        ));
+        assert!(matches!(
+            plan(&[Changed("a".into()), Resync], known),
+            Plan::Window(_)
+        ));
+        // A folder event alone: the calendar changed as a whole.
+        assert!(matches!(plan(&[Folder], known), Plan::Window(_)));
+        let many: Vec<ItemEvent> = (0..=MAX_ITEM_FETCH)
+            .map(|i| Changed(format!("i{i}")))
+            .collect();
+        assert!(matches!(plan(&many, known), Plan::Window(_)));
+    }
+
+    #[test]
+    fn a_known_item_moved_away_is_dropped_and_nothing_is_nothing() {
+        assert_eq!(
+            plan(
+                &[Moved {
+                    old: "known-1".into(),
+                    new: "in-trash".into()
+                }],
+                known
+            ),
+            Plan::Items {
+                fetch: Vec::new(),
+                delete: ids(&["known-1"]),
+            }
+        );
+        assert_eq!(plan(&[], known), Plan::Nothing);
+    }
+
+    #[test]
+    fn removing_an_item_takes_every_appointment_of_its_uid() {
+        let t = chrono::DateTime::from_timestamp(1_774_000_000, 0).unwrap_or_default();
+        let appt = |id: &str, uid: Option<&str>| {
+            let mut a = Appointment::new(t, t, calendar_core::FreeBusyStatus::Busy);
+            a.id = Some(id.into());
+            a.uid = uid.map(str::to_string);
+            a
+        };
+        let mut all = vec![
+            appt("a", Some("u1")),
+            appt("a-old-revision", Some("u1")),
+            appt("b", Some("u2")),
+            appt("c", None),
+        ];
+        remove_item(&mut all, "a");
+        remove_item(&mut all, "c");
+        remove_item(&mut all, "unknown");
+        let left: Vec<_> = all.iter().filter_map(|a| a.id.as_deref()).collect();
+        assert_eq!(left, ["b"]);
     }
 }

@@ -18,8 +18,8 @@ use crate::ews::wire;
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::exchange::{
-    Appointment, BoxFuture, Events, Exchange, ExchangeError, ServerVersion, StreamEvent,
-    Subscription, SubscriptionKind,
+    Appointment, BoxFuture, Events, Exchange, ExchangeError, FetchedItem, ServerVersion,
+    StreamEvent, Subscription, SubscriptionKind,
 };
 
 /// Items per CalendarView page (Exchange's find limit is 1000).
@@ -267,6 +267,18 @@ impl Exchange for EwsClient {
         Box::pin(self.calendar_view_all(mailbox, start, end))
     }
 
+    fn get_items<'a>(
+        &'a self,
+        mailbox: &'a str,
+        ids: &'a [String],
+    ) -> BoxFuture<'a, Result<Vec<FetchedItem>, ExchangeError>> {
+        Box::pin(async move {
+            let body = wire::get_item(&self.version, mailbox, ids);
+            let bytes = self.post("GetItem", Some(mailbox), body).await?;
+            wire::parse_get_item(mailbox, ids, &bytes)
+        })
+    }
+
     fn availability<'a>(
         &'a self,
         mailbox: &'a str,
@@ -400,8 +412,8 @@ impl EwsClient {
             buffer.extend_from_slice(&chunk);
             for envelope in wire::split_envelopes(&mut buffer) {
                 let parsed = wire::parse_stream_chunk(mailbox, &envelope)?;
-                for id in parsed.changed {
-                    let _ = events.send(StreamEvent::Changed(id));
+                for (id, changes) in parsed.changed {
+                    let _ = events.send(StreamEvent::Changed { id, changes });
                 }
                 for (id, reason) in parsed.lost {
                     let _ = events.send(StreamEvent::Lost { id, reason });

@@ -16,7 +16,8 @@ use ews_proto::header::{ConnectingSid, ExchangeVersion, Headers};
 use ews_proto::{Element, Envelope, Limits, Ns, Writer, write_envelope};
 
 use crate::exchange::{
-    Appointment, Events, ExchangeError, ServerVersion, Subscription, SubscriptionKind,
+    Appointment, Events, ExchangeError, FetchedItem, ItemEvent, ServerVersion, Subscription,
+    SubscriptionKind,
 };
 
 /// The wait used when a server says `ErrorServerBusy` without a `BackOffMilliseconds`.
@@ -74,16 +75,7 @@ pub fn find_item_calendar_view(
         w.start(&Ns::Messages, "ItemShape", &[]);
         w.leaf(&Ns::Types, "BaseShape", "IdOnly");
         w.start(&Ns::Types, "AdditionalProperties", &[]);
-        for field in [
-            "item:Subject",
-            "item:Sensitivity",
-            "calendar:Start",
-            "calendar:End",
-            "calendar:LegacyFreeBusyStatus",
-            "calendar:Location",
-            "calendar:IsAllDayEvent",
-            "calendar:IsCancelled",
-        ] {
+        for field in ITEM_FIELDS {
             w.empty(&Ns::Types, "FieldURI", &[("FieldURI", field)]);
         }
         w.end();
@@ -107,6 +99,102 @@ pub fn find_item_calendar_view(
         w.end();
         w.end();
     })
+}
+
+/// The calendar properties the engine reads from FindItem and GetItem.
+const ITEM_FIELDS: [&str; 9] = [
+    "item:Subject",
+    "item:Sensitivity",
+    "calendar:Start",
+    "calendar:End",
+    "calendar:LegacyFreeBusyStatus",
+    "calendar:Location",
+    "calendar:IsAllDayEvent",
+    "calendar:IsCancelled",
+    "calendar:UID",
+];
+
+/// `GetItem` of `ids` (written by ews-proto's typed request): the engine's properties plus
+/// `CalendarItemType`, which tells a single item from a series.
+pub fn get_item(version: &str, mailbox: &str, ids: &[String]) -> Vec<u8> {
+    let get_item = ews_proto::calendar::GetItem {
+        item_shape: ews_proto::item::Shape {
+            base_shape: ews_proto::item::BaseShape::IdOnly,
+            body_type: None,
+            additional_properties: ITEM_FIELDS
+                .iter()
+                .chain(&["calendar:CalendarItemType"])
+                .map(|f| ews_proto::item::PropertyPath::Field((*f).to_string()))
+                .collect(),
+        },
+        item_ids: ids
+            .iter()
+            .map(|id| {
+                ews_proto::item::ItemRef::ItemId(ews_proto::ItemId {
+                    id: id.clone(),
+                    change_key: None,
+                })
+            })
+            .collect(),
+    };
+    request(version, Some(mailbox), |w| get_item.write(w))
+}
+
+/// A `GetItem` answer (read by ews-proto): one [`FetchedItem`] per requested id, in order.
+/// `ErrorItemNotFound` for an id is [`FetchedItem::Missing`]; any other error fails the call.
+pub fn parse_get_item(
+    mailbox: &str,
+    ids: &[String],
+    bytes: &[u8],
+) -> Result<Vec<FetchedItem>, ExchangeError> {
+    use ews_proto::item::CalendarItemType;
+    const OP: &str = "GetItem";
+    let envelope = parse_envelope(OP, Some(mailbox), bytes)?;
+    let response = ews_proto::calendar::GetItemResponse::from_xml(&envelope.body)
+        .map_err(|e| malformed(OP, e.to_string()))?;
+    if response.messages.len() != ids.len() {
+        return Err(malformed(
+            OP,
+            format!(
+                "{} response messages for {} ids",
+                response.messages.len(),
+                ids.len()
+            ),
+        ));
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for (id, message) in ids.iter().zip(response.messages) {
+        let not_found = message
+            .status
+            .code
+            .as_ref()
+            .is_some_and(|c| c.as_str() == "ErrorItemNotFound");
+        if message.status.class == ews_proto::ResponseClass::Error && not_found {
+            out.push(FetchedItem::Missing { id: id.clone() });
+            continue;
+        }
+        status_error(OP, Some(mailbox), &message.status)?;
+        let item = message
+            .payload
+            .0
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .ok_or_else(|| malformed(OP, "GetItemResponseMessage has no item"))?;
+        out.push(match item {
+            ews_proto::Item::Calendar(item) => match item.calendar_item_type {
+                Some(CalendarItemType::Single) | None => {
+                    FetchedItem::Single(appointment(OP, &item)?)
+                }
+                Some(_) => FetchedItem::Series { id: id.clone() },
+            },
+            // Not a calendar item (a meeting message filed in the calendar): let a
+            // CalendarView say what the calendar holds.
+            _ => FetchedItem::Series { id: id.clone() },
+        });
+    }
+    Ok(out)
 }
 
 /// `GetUserOofSettingsRequest` for `mailbox`.
@@ -535,6 +623,12 @@ fn appointment(
     );
     Ok(Appointment {
         id: item.item_id.as_ref().map(|i| i.id.clone()),
+        uid: item
+            .uid
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string),
         subject: item
             .subject
             .as_ref()
@@ -680,12 +774,12 @@ pub fn parse_subscribe(mailbox: &str, bytes: &[u8]) -> Result<Subscription, Exch
     })
 }
 
-/// What one `t:Notification` says: its subscription, whether it carries an item or folder
-/// event (anything but a `StatusEvent`), the last watermark, and `MoreEvents`.
+/// What one `t:Notification` says: its subscription, its item and folder events (status
+/// events left out), the last watermark, and `MoreEvents`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
     pub subscription_id: String,
-    pub changed: bool,
+    pub changes: Vec<ItemEvent>,
     pub watermark: Option<String>,
     pub more: bool,
     /// Set when the message is an error about this subscription (a push subscription that
@@ -693,8 +787,33 @@ pub struct Notification {
     pub lost: Option<String>,
 }
 
+/// How the engine applies one event: item events by id, folder events as
+/// [`ItemEvent::Folder`], copies (and moves without an old id) as a window fetch. Status and
+/// new-mail events change no calendar.
+fn item_event(e: &ews_proto::notification::Event) -> Option<ItemEvent> {
+    use ews_proto::notification::EventType as T;
+    let id = |i: &Option<ews_proto::ItemId>| {
+        i.as_ref()
+            .map(|i| i.id.trim().to_string())
+            .filter(|i| !i.is_empty())
+    };
+    let item = id(&e.item_id);
+    Some(match (e.kind, item) {
+        (T::StatusEvent | T::NewMailEvent, _) => return None,
+        (T::CreatedEvent | T::ModifiedEvent | T::FreeBusyChangedEvent, Some(item)) => {
+            ItemEvent::Changed(item)
+        }
+        (T::DeletedEvent, Some(item)) => ItemEvent::Deleted(item),
+        (T::MovedEvent, Some(new)) => match id(&e.old_item_id) {
+            Some(old) => ItemEvent::Moved { old, new },
+            None => ItemEvent::Resync,
+        },
+        (_, None) if e.folder_id.is_some() => ItemEvent::Folder,
+        _ => ItemEvent::Resync,
+    })
+}
+
 fn read_notification(n: &ews_proto::notification::Notification) -> Notification {
-    use ews_proto::notification::EventType;
     let watermark = n
         .events
         .iter()
@@ -703,7 +822,7 @@ fn read_notification(n: &ews_proto::notification::Notification) -> Notification 
         .or_else(|| n.previous_watermark.clone());
     Notification {
         subscription_id: n.subscription_id.trim().to_string(),
-        changed: n.events.iter().any(|e| e.kind != EventType::StatusEvent),
+        changes: n.events.iter().filter_map(item_event).collect(),
         watermark,
         more: n.more_events.unwrap_or(false),
         lost: None,
@@ -730,7 +849,7 @@ pub fn parse_get_events(mailbox: &str, bytes: &[u8]) -> Result<Events, ExchangeE
         .ok_or_else(|| malformed(OP, "GetEventsResponseMessage has no Notification"))?;
     Ok(Events {
         watermark: n.watermark,
-        changed: n.changed,
+        changes: n.changes,
         more: n.more,
     })
 }
@@ -738,8 +857,8 @@ pub fn parse_get_events(mailbox: &str, bytes: &[u8]) -> Result<Events, ExchangeE
 /// One envelope of a GetStreamingEvents response.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct StreamChunk {
-    /// Subscriptions with an item or folder event, one entry per notification.
-    pub changed: Vec<String>,
+    /// Subscriptions with item or folder events, one entry per notification.
+    pub changed: Vec<(String, Vec<ItemEvent>)>,
     /// Subscriptions the server ended (`ErrorSubscriptionIds`), with the reason.
     pub lost: Vec<(String, String)>,
     /// `ErrorMissedNotificationEvents`: these subscriptions (all when empty) missed events.
@@ -787,8 +906,8 @@ pub fn parse_stream_chunk(anchor: &str, bytes: &[u8]) -> Result<StreamChunk, Exc
     }
     for n in payload.notifications.unwrap_or_default() {
         let n = read_notification(&n);
-        if n.changed {
-            chunk.changed.push(n.subscription_id);
+        if !n.changes.is_empty() {
+            chunk.changed.push((n.subscription_id, n.changes));
         }
     }
     Ok(chunk)
@@ -874,7 +993,7 @@ pub fn parse_send_notification(bytes: &[u8]) -> Result<Vec<Notification>, Exchan
             match id {
                 Some(id) => out.push(Notification {
                     subscription_id: id.trim().to_string(),
-                    changed: false,
+                    changes: Vec::new(),
                     watermark: None,
                     more: false,
                     lost: Some(e.to_string()),
@@ -1098,7 +1217,8 @@ mod tests {
         assert_eq!(sub.watermark.as_deref(), Some("AAAAAHgGAAAAAAAAAQ=="));
         let events =
             parse_get_events("kim@contoso.com", &sample("getevents-response.xml")).unwrap();
-        assert!(events.changed && !events.more);
+        // Two NewMailEvents: no calendar change.
+        assert!(events.changes.is_empty() && !events.more);
         assert_eq!(events.watermark.as_deref(), Some("AAAAAOQGAAAAAAAAAQ=="));
     }
 
@@ -1117,8 +1237,21 @@ mod tests {
             assert_eq!(envelopes.len(), 2, "chunk size {chunk_size}");
             let first = parse_stream_chunk("kim@contoso.com", &envelopes[0]).unwrap();
             assert_eq!(first.changed.len(), 2);
-            assert!(first.changed[0].starts_with("FwBleGNoMDMuYm9va2luZ2J1Zy5sb2NhbBAAAACRSuDZ"));
+            assert!(
+                first.changed[0]
+                    .0
+                    .starts_with("FwBleGNoMDMuYm9va2luZ2J1Zy5sb2NhbBAAAACRSuDZ")
+            );
             assert!(!first.closed && first.lost.is_empty());
+            // Item events by id (Modified and FreeBusyChanged of each item), then the
+            // calendar folder's own ModifiedEvent.
+            let (_, events) = &first.changed[0];
+            assert_eq!(events.len(), 7, "{events:?}");
+            assert!(
+                matches!(&events[0], ItemEvent::Changed(id) if id.ends_with("AAAMnbCEAAA=")),
+                "{events:?}"
+            );
+            assert_eq!(events[6], ItemEvent::Folder);
             let last = parse_stream_chunk("kim@contoso.com", &envelopes[1]).unwrap();
             assert!(last.closed);
         }
@@ -1132,10 +1265,10 @@ mod tests {
             modified[0].subscription_id,
             "hKJETtoAdi9PPW0tZDQ4MThmMDoVYB"
         );
-        assert!(modified[0].changed);
+        assert!(!modified[0].changes.is_empty());
         let status =
             parse_send_notification(&sample("sendnotification-push-status-request.xml")).unwrap();
-        assert!(!status[0].changed);
+        assert!(status[0].changes.is_empty());
         assert_eq!(status[0].watermark.as_deref(), Some("BBBBB="));
         let answer = String::from_utf8(send_notification_result(true)).unwrap();
         assert!(
@@ -1196,5 +1329,43 @@ mod tests {
             None,
         );
         assert_eq!(e.kind(), "subscriptionLost");
+    }
+
+    #[test]
+    fn get_item_is_written_typed_and_answers_one_result_per_id() {
+        let ids = vec!["A1".to_string(), "GONE".to_string(), "M1".to_string()];
+        let body =
+            String::from_utf8(get_item("Exchange2010_SP2", "kim@contoso.com", &ids)).unwrap();
+        let env = Envelope::parse(body.as_bytes(), &Limits::default()).unwrap();
+        match ews_proto::Request::parse(&env).unwrap() {
+            ews_proto::Request::GetItem(g) => {
+                assert_eq!(g.item_ids.len(), 3);
+                assert!(g.item_shape.additional_properties.contains(
+                    &ews_proto::PropertyPath::Field("calendar:CalendarItemType".into())
+                ));
+            }
+            other => panic!("{other:?}"),
+        }
+        let answer = r#"<?xml version="1.0" encoding="utf-8"?>
+<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>
+<m:GetItemResponse xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><m:ResponseMessages>
+<m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:CalendarItem><t:ItemId Id="A1" ChangeKey="k"/><t:Subject>Review</t:Subject><t:UID>uid-1</t:UID><t:Start>2026-03-30T09:00:00Z</t:Start><t:End>2026-03-30T09:30:00Z</t:End><t:LegacyFreeBusyStatus>Busy</t:LegacyFreeBusyStatus><t:CalendarItemType>Single</t:CalendarItemType></t:CalendarItem></m:Items></m:GetItemResponseMessage>
+<m:GetItemResponseMessage ResponseClass="Error"><m:MessageText>The specified object was not found in the store.</m:MessageText><m:ResponseCode>ErrorItemNotFound</m:ResponseCode><m:DescriptiveLinkKey>0</m:DescriptiveLinkKey><m:Items/></m:GetItemResponseMessage>
+<m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items><t:CalendarItem><t:ItemId Id="M1" ChangeKey="k"/><t:Start>2026-03-30T10:00:00Z</t:Start><t:End>2026-03-30T10:15:00Z</t:End><t:CalendarItemType>RecurringMaster</t:CalendarItemType></t:CalendarItem></m:Items></m:GetItemResponseMessage>
+</m:ResponseMessages></m:GetItemResponse></s:Body></s:Envelope>"#;
+        let got = parse_get_item("kim@contoso.com", &ids, answer.as_bytes()).unwrap();
+        match &got[0] {
+            FetchedItem::Single(a) => {
+                assert_eq!(a.id.as_deref(), Some("A1"));
+                assert_eq!(a.uid.as_deref(), Some("uid-1"));
+                assert_eq!(a.subject.as_deref(), Some("Review"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(got[1], FetchedItem::Missing { id: "GONE".into() });
+        assert_eq!(got[2], FetchedItem::Series { id: "M1".into() });
+        // A message count that does not match the ids is malformed, not guessed at.
+        let err = parse_get_item("kim@contoso.com", &ids[..2], answer.as_bytes()).unwrap_err();
+        assert_eq!(err.kind(), "malformed", "{err}");
     }
 }

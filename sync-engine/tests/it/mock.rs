@@ -654,3 +654,117 @@ async fn the_weekly_resync_runs_on_the_shared_clock() {
         "the week after has no meetings"
     );
 }
+
+/// The requests the engine sent after journal entry `from`, streaming reads left out.
+fn requests_since(mock: &MockEws, from: usize) -> Vec<String> {
+    mock.journal()
+        .entries()
+        .into_iter()
+        .skip(from)
+        .map(|e| e.operation)
+        .filter(|op| op != "GetStreamingEvents")
+        .collect()
+}
+
+fn kim_appointment(engine: &Engine, subject: &str) -> Vec<sync_engine::Appointment> {
+    engine
+        .appointments("kim@contoso.test")
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.subject.as_deref() == Some(subject))
+        .collect()
+}
+
+/// One notification, one small fetch: a created or modified single item is fetched by id
+/// (one GetItem, no CalendarView), a deleted one is dropped without any request, and a
+/// series (whose occurrences only a CalendarView expands) fetches the window.
+#[tokio::test]
+async fn a_notification_fetches_only_what_changed() {
+    let (mock, engine, _clock) = start_with("[notifications]\nmode = \"streaming\"\n").await;
+    let _tasks = engine.start();
+    eventually("kim subscribed and streaming", || {
+        engine
+            .status()
+            .mailboxes
+            .iter()
+            .any(|m| m.email == "kim@contoso.test" && m.subscribed)
+            && mock
+                .journal()
+                .entries()
+                .iter()
+                .any(|e| e.operation == "GetStreamingEvents")
+    })
+    .await;
+    // Let the shared streaming connection settle (it is rebuilt 200 ms after changes).
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let before = kim_subjects(&engine).len();
+
+    // Created: one GetItem of that item.
+    let from = mock.journal().entries().len();
+    let spec: mock_ews::ItemSpec = serde_json::from_value(serde_json::json!({
+        "subject": "Escalation",
+        "start": "2026-03-30T12:00:00Z",
+        "duration": "30m",
+    }))
+    .unwrap();
+    let created = mock.store().create_item("kim@contoso.test", &spec).unwrap();
+    eventually("the created meeting", || {
+        kim_appointment(&engine, "Escalation").len() == 1
+    })
+    .await;
+    assert_eq!(requests_since(&mock, from), ["GetItem"]);
+    assert_eq!(kim_subjects(&engine).len(), before + 1);
+
+    // Modified (moved an hour later and renamed; the mock's ItemId changes with every
+    // revision, as the engine must allow): one GetItem, the old version replaced.
+    let from = mock.journal().entries().len();
+    let modified = mock
+        .store()
+        .update_item(&created.item_id, None, |item| {
+            item.subject = "Escalation (moved)".into();
+            item.start += chrono::Duration::hours(1);
+            item.end += chrono::Duration::hours(1);
+            Ok(())
+        })
+        .unwrap();
+    eventually("the modified meeting", || {
+        kim_appointment(&engine, "Escalation (moved)").len() == 1
+    })
+    .await;
+    assert!(kim_appointment(&engine, "Escalation").is_empty());
+    let moved = &kim_appointment(&engine, "Escalation (moved)")[0];
+    assert_eq!(
+        moved.start,
+        Utc.with_ymd_and_hms(2026, 3, 30, 13, 0, 0).unwrap()
+    );
+    assert_eq!(requests_since(&mock, from), ["GetItem"]);
+    assert_eq!(kim_subjects(&engine).len(), before + 1);
+
+    // Deleted: dropped by id, nothing fetched.
+    let from = mock.journal().entries().len();
+    mock.store().delete_item(&modified.item_id, None).unwrap();
+    eventually("the deleted meeting gone", || {
+        kim_appointment(&engine, "Escalation (moved)").is_empty()
+    })
+    .await;
+    assert_eq!(requests_since(&mock, from), Vec::<String>::new());
+    assert_eq!(kim_subjects(&engine).len(), before);
+
+    // A new series: GetItem says RecurringMaster, so the window is fetched for its
+    // occurrences (three in the week).
+    let from = mock.journal().entries().len();
+    let spec: mock_ews::ItemSpec = serde_json::from_value(serde_json::json!({
+        "subject": "Daily sync",
+        "start": "2026-03-30T15:00:00Z",
+        "duration": "15m",
+        "recurrence": { "daily": true, "count": 3 },
+    }))
+    .unwrap();
+    mock.store().create_item("kim@contoso.test", &spec).unwrap();
+    eventually("the series' occurrences", || {
+        kim_appointment(&engine, "Daily sync").len() == 3
+    })
+    .await;
+    assert_eq!(requests_since(&mock, from), ["GetItem", "FindItem"]);
+    assert_eq!(kim_subjects(&engine).len(), before + 3);
+}

@@ -1,9 +1,11 @@
 //! The EWS messages the engine sends and reads, over ews-proto's envelope, headers and
 //! element tree. Pure: bytes in, values out, no I/O and no clock.
 //!
-//! Requests: the `ConvertId` version probe (as exchangelib sends it), `FindItem` with a
-//! `CalendarView`, `GetUserOofSettings`, and `GetUserAvailability` with the `FreeBusy` view
-//! (no subjects are requested in privacy mode: the `FreeBusy` view has no details).
+//! Requests, each one of ews-proto's typed requests written by ews-proto: the `ConvertId`
+//! version probe (as exchangelib sends it), `FindItem` with a `CalendarView`, `GetItem` of
+//! notified items, `GetUserOofSettings`, `GetUserAvailability` with the `FreeBusy` view (no
+//! subjects are requested in privacy mode: the `FreeBusy` view has no details), `Subscribe`,
+//! `GetEvents`, `GetStreamingEvents`, and the push listener's `SendNotificationResult`.
 //!
 //! Responses: each is checked for a SOAP fault and for `ResponseClass="Error"` first; both
 //! forms of `ErrorServerBusy` yield their `BackOffMilliseconds` (fault: `t:MessageXml`;
@@ -11,9 +13,12 @@
 //! that does not parse) is [`ExchangeError::Malformed`], never a panic.
 
 use calendar_core::{FreeBusyStatus, OofSettings, OofState, OofWindow};
-use chrono::{DateTime, Duration, NaiveDateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, SubsecRound, Utc};
 use ews_proto::header::{ConnectingSid, ExchangeVersion, Headers};
-use ews_proto::{Element, Envelope, Limits, Ns, Writer, write_envelope};
+use ews_proto::item::{BaseShape, DistinguishedFolderId, FolderRef, ItemRef, PropertyPath, Shape};
+use ews_proto::notification::EventType;
+use ews_proto::oof::EmailAddress;
+use ews_proto::{Element, Envelope, EwsDateTime, Limits, Ns};
 
 use crate::exchange::{
     Appointment, Events, ExchangeError, FetchedItem, ItemEvent, ServerVersion, Subscription,
@@ -24,81 +29,45 @@ use crate::exchange::{
 pub const DEFAULT_BUSY_BACK_OFF_MS: i64 = 5_000;
 
 /// Builds a request envelope: `RequestServerVersion`, and `ExchangeImpersonation` when the
-/// request acts on a mailbox.
-pub fn request(
-    version: &str,
-    impersonate: Option<&str>,
-    body: impl FnOnce(&mut Writer),
-) -> Vec<u8> {
+/// request acts on a mailbox. Every request is one of ews-proto's typed requests, written by
+/// ews-proto (the one definition of the wire format mock-ews parses too).
+pub fn request(version: &str, impersonate: Option<&str>, body: &ews_proto::Request) -> Vec<u8> {
     let headers = Headers {
         request_server_version: Some(ExchangeVersion::parse(version)),
         impersonation: impersonate.map(|m| ConnectingSid::SmtpAddress(m.to_string())),
         ..Headers::default()
     };
-    write_envelope("soap", &headers, body)
+    body.write(&headers)
 }
 
-fn utc(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+/// A UTC instant as EWS writes it, whole seconds (what the engine has always sent).
+fn utc(t: DateTime<Utc>) -> EwsDateTime {
+    EwsDateTime::utc(t.trunc_subsecs(0))
+}
+
+/// `<t:DistinguishedFolderId Id="calendar">` of `mailbox` (exchangelib's shape: with the
+/// mailbox, so it also holds without impersonation).
+fn calendar_of(mailbox: &str) -> FolderRef {
+    FolderRef::Distinguished(DistinguishedFolderId {
+        id: "calendar".into(),
+        change_key: None,
+        mailbox: Some(ews_proto::Mailbox::smtp(mailbox)),
+    })
 }
 
 /// The version probe: a `ConvertId` of a dummy id. Real servers answer it with an error
 /// message (`ErrorInvalidSmtpAddress`) and, what we want, a `ServerVersionInfo` header.
 pub fn convert_id_probe(version: &str) -> Vec<u8> {
-    request(version, None, |w| {
-        w.start(
-            &Ns::Messages,
-            "ConvertId",
-            &[("DestinationFormat", "EntryId")],
-        );
-        w.start(&Ns::Messages, "SourceIds", &[]);
-        w.empty(
-            &Ns::Types,
-            "AlternateId",
-            &[("Format", "EwsId"), ("Id", "DUMMY"), ("Mailbox", "DUMMY")],
-        );
-        w.end();
-        w.end();
-    })
-}
-
-/// `FindItem` over the mailbox's calendar with a `CalendarView` of `[start, end)`.
-pub fn find_item_calendar_view(
-    version: &str,
-    mailbox: &str,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-    max_entries: u32,
-) -> Vec<u8> {
-    request(version, Some(mailbox), |w| {
-        w.start(&Ns::Messages, "FindItem", &[("Traversal", "Shallow")]);
-        w.start(&Ns::Messages, "ItemShape", &[]);
-        w.leaf(&Ns::Types, "BaseShape", "IdOnly");
-        w.start(&Ns::Types, "AdditionalProperties", &[]);
-        for field in ITEM_FIELDS {
-            w.empty(&Ns::Types, "FieldURI", &[("FieldURI", field)]);
-        }
-        w.end();
-        w.end();
-        let max = max_entries.to_string();
-        w.empty(
-            &Ns::Messages,
-            "CalendarView",
-            &[
-                ("MaxEntriesReturned", max.as_str()),
-                ("StartDate", utc(start).as_str()),
-                ("EndDate", utc(end).as_str()),
-            ],
-        );
-        w.start(&Ns::Messages, "ParentFolderIds", &[]);
-        w.start(&Ns::Types, "DistinguishedFolderId", &[("Id", "calendar")]);
-        w.start(&Ns::Types, "Mailbox", &[]);
-        w.leaf(&Ns::Types, "EmailAddress", mailbox);
-        w.end();
-        w.end();
-        w.end();
-        w.end();
-    })
+    let probe = ews_proto::convert_id::ConvertId {
+        destination_format: "EntryId".into(),
+        source_ids: vec![ews_proto::convert_id::AlternateId {
+            format: "EwsId".into(),
+            id: "DUMMY".into(),
+            mailbox: "DUMMY".into(),
+            is_archive: None,
+        }],
+    };
+    request(version, None, &ews_proto::Request::ConvertId(probe))
 }
 
 /// The calendar properties the engine reads from FindItem and GetItem.
@@ -114,98 +83,109 @@ const ITEM_FIELDS: [&str; 9] = [
     "calendar:UID",
 ];
 
-/// `GetItem` of `ids` (written by ews-proto's typed request): the engine's properties plus
-/// `CalendarItemType`, which tells a single item from a series.
+/// `IdOnly` plus `fields`.
+fn shape(fields: &[&str]) -> Shape {
+    Shape {
+        base_shape: BaseShape::IdOnly,
+        body_type: None,
+        additional_properties: fields
+            .iter()
+            .map(|f| PropertyPath::Field((*f).to_string()))
+            .collect(),
+    }
+}
+
+/// `FindItem` over the mailbox's calendar with a `CalendarView` of `[start, end)`.
+pub fn find_item_calendar_view(
+    version: &str,
+    mailbox: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    max_entries: u32,
+) -> Vec<u8> {
+    let find = ews_proto::calendar::FindItem {
+        traversal: ews_proto::calendar::Traversal::Shallow,
+        item_shape: shape(&ITEM_FIELDS),
+        view: Some(ews_proto::calendar::ItemView::Calendar(
+            ews_proto::calendar::CalendarView {
+                max_entries_returned: Some(max_entries),
+                start_date: utc(start),
+                end_date: utc(end),
+            },
+        )),
+        other: Vec::new(),
+        parent_folder_ids: vec![calendar_of(mailbox)],
+    };
+    request(version, Some(mailbox), &ews_proto::Request::FindItem(find))
+}
+
+/// `GetItem` of `ids`: the engine's properties plus `CalendarItemType`, which tells a
+/// single item from a series.
 pub fn get_item(version: &str, mailbox: &str, ids: &[String]) -> Vec<u8> {
-    let get_item = ews_proto::calendar::GetItem {
-        item_shape: ews_proto::item::Shape {
-            base_shape: ews_proto::item::BaseShape::IdOnly,
-            body_type: None,
-            additional_properties: ITEM_FIELDS
-                .iter()
-                .chain(&["calendar:CalendarItemType"])
-                .map(|f| ews_proto::item::PropertyPath::Field((*f).to_string()))
-                .collect(),
-        },
+    let mut fields = ITEM_FIELDS.to_vec();
+    fields.push("calendar:CalendarItemType");
+    let get = ews_proto::calendar::GetItem {
+        item_shape: shape(&fields),
         item_ids: ids
             .iter()
             .map(|id| {
-                ews_proto::item::ItemRef::ItemId(ews_proto::ItemId {
+                ItemRef::ItemId(ews_proto::ItemId {
                     id: id.clone(),
                     change_key: None,
                 })
             })
             .collect(),
     };
-    request(version, Some(mailbox), |w| get_item.write(w))
-}
-
-/// A `GetItem` answer (read by ews-proto): one [`FetchedItem`] per requested id, in order.
-/// `ErrorItemNotFound` for an id is [`FetchedItem::Missing`]; any other error fails the call.
-pub fn parse_get_item(
-    mailbox: &str,
-    ids: &[String],
-    bytes: &[u8],
-) -> Result<Vec<FetchedItem>, ExchangeError> {
-    use ews_proto::item::CalendarItemType;
-    const OP: &str = "GetItem";
-    let envelope = parse_envelope(OP, Some(mailbox), bytes)?;
-    let response = ews_proto::calendar::GetItemResponse::from_xml(&envelope.body)
-        .map_err(|e| malformed(OP, e.to_string()))?;
-    if response.messages.len() != ids.len() {
-        return Err(malformed(
-            OP,
-            format!(
-                "{} response messages for {} ids",
-                response.messages.len(),
-                ids.len()
-            ),
-        ));
-    }
-    let mut out = Vec::with_capacity(ids.len());
-    for (id, message) in ids.iter().zip(response.messages) {
-        let not_found = message
-            .status
-            .code
-            .as_ref()
-            .is_some_and(|c| c.as_str() == "ErrorItemNotFound");
-        if message.status.class == ews_proto::ResponseClass::Error && not_found {
-            out.push(FetchedItem::Missing { id: id.clone() });
-            continue;
-        }
-        status_error(OP, Some(mailbox), &message.status)?;
-        let item = message
-            .payload
-            .0
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .next()
-            .ok_or_else(|| malformed(OP, "GetItemResponseMessage has no item"))?;
-        out.push(match item {
-            ews_proto::Item::Calendar(item) => match item.calendar_item_type {
-                Some(CalendarItemType::Single) | None => {
-                    FetchedItem::Single(appointment(OP, &item)?)
-                }
-                Some(_) => FetchedItem::Series { id: id.clone() },
-            },
-            // Not a calendar item (a meeting message filed in the calendar): let a
-            // CalendarView say what the calendar holds.
-            _ => FetchedItem::Series { id: id.clone() },
-        });
-    }
-    Ok(out)
+    request(version, Some(mailbox), &ews_proto::Request::GetItem(get))
 }
 
 /// `GetUserOofSettingsRequest` for `mailbox`.
 pub fn get_user_oof_settings(version: &str, mailbox: &str) -> Vec<u8> {
-    request(version, Some(mailbox), |w| {
-        w.start(&Ns::Messages, "GetUserOofSettingsRequest", &[]);
-        w.start(&Ns::Types, "Mailbox", &[]);
-        w.leaf(&Ns::Types, "Address", mailbox);
-        w.end();
-        w.end();
-    })
+    let get = ews_proto::oof::GetUserOofSettings {
+        mailbox: EmailAddress::new(mailbox),
+    };
+    request(
+        version,
+        Some(mailbox),
+        &ews_proto::Request::GetUserOofSettings(get),
+    )
+}
+
+/// The legacy `t:TimeZone` of UTC: zero bias, no transitions. ews-proto reads this block
+/// (`LegacyTimeZone`) but keeps it as an element and has no writer for it, so it is built
+/// here as an element.
+fn utc_time_zone() -> Element {
+    let t = |name: &str, text: &str, children: Vec<Element>| Element {
+        ns: Ns::Types,
+        name: name.to_string(),
+        attrs: Vec::new(),
+        children,
+        text: text.to_string(),
+        line: 0,
+        column: 0,
+    };
+    let period = |name: &str| {
+        t(
+            name,
+            "",
+            vec![
+                t("Bias", "0", Vec::new()),
+                t("Time", "00:00:00", Vec::new()),
+                t("DayOrder", "1", Vec::new()),
+                t("Month", "1", Vec::new()),
+                t("DayOfWeek", "Sunday", Vec::new()),
+            ],
+        )
+    };
+    t(
+        "TimeZone",
+        "",
+        vec![
+            t("Bias", "0", Vec::new()),
+            period("StandardTime"),
+            period("DaylightTime"),
+        ],
+    )
 }
 
 /// `GetUserAvailabilityRequest` with the `FreeBusy` view (start, end and show-as only) in
@@ -217,140 +197,105 @@ pub fn get_user_availability(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> Vec<u8> {
-    let local = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S").to_string();
-    request(version, Some(mailbox), |w| {
-        w.start(&Ns::Messages, "GetUserAvailabilityRequest", &[]);
-        w.start(&Ns::Types, "TimeZone", &[]);
-        w.leaf(&Ns::Types, "Bias", "0");
-        for period in ["StandardTime", "DaylightTime"] {
-            w.start(&Ns::Types, period, &[]);
-            w.leaf(&Ns::Types, "Bias", "0");
-            w.leaf(&Ns::Types, "Time", "00:00:00");
-            w.leaf(&Ns::Types, "DayOrder", "1");
-            w.leaf(&Ns::Types, "Month", "1");
-            w.leaf(&Ns::Types, "DayOfWeek", "Sunday");
-            w.end();
-        }
-        w.end();
-        w.start(&Ns::Messages, "MailboxDataArray", &[]);
-        w.start(&Ns::Types, "MailboxData", &[]);
-        w.start(&Ns::Types, "Email", &[]);
-        w.leaf(&Ns::Types, "Address", mailbox);
-        w.end();
-        w.leaf(&Ns::Types, "AttendeeType", "Required");
-        w.leaf(&Ns::Types, "ExcludeConflicts", "false");
-        w.end();
-        w.end();
-        w.start(&Ns::Types, "FreeBusyViewOptions", &[]);
-        w.start(&Ns::Types, "TimeWindow", &[]);
-        w.leaf(&Ns::Types, "StartTime", &local(start));
-        w.leaf(&Ns::Types, "EndTime", &local(end));
-        w.end();
-        w.leaf(&Ns::Types, "MergedFreeBusyIntervalInMinutes", "30");
-        w.leaf(&Ns::Types, "RequestedView", "FreeBusy");
-        w.end();
-        w.end();
-    })
+    let local = |t: DateTime<Utc>| EwsDateTime::Floating(t.trunc_subsecs(0).naive_utc());
+    let get = ews_proto::availability::GetUserAvailability {
+        time_zone: Some(utc_time_zone()),
+        mailbox_data: vec![ews_proto::availability::MailboxData {
+            email: EmailAddress::new(mailbox),
+            attendee_type: "Required".into(),
+            exclude_conflicts: Some(false),
+        }],
+        free_busy_view_options: Some(ews_proto::availability::FreeBusyViewOptions {
+            start_time: local(start),
+            end_time: local(end),
+            merged_free_busy_interval_in_minutes: Some(30),
+            requested_view: Some("FreeBusy".into()),
+        }),
+        suggestions_view_options: None,
+    };
+    request(
+        version,
+        Some(mailbox),
+        &ews_proto::Request::GetUserAvailability(get),
+    )
 }
 
 /// The events a calendar subscription asks for (FreeBusyChangedEvent is left out: it is
 /// 2010 SP1+ only and always accompanies a ModifiedEvent).
-const EVENT_TYPES: [&str; 5] = [
-    "CreatedEvent",
-    "DeletedEvent",
-    "ModifiedEvent",
-    "MovedEvent",
-    "CopiedEvent",
+const EVENT_TYPES: [EventType; 5] = [
+    EventType::CreatedEvent,
+    EventType::DeletedEvent,
+    EventType::ModifiedEvent,
+    EventType::MovedEvent,
+    EventType::CopiedEvent,
 ];
 
 /// `Subscribe` to the mailbox's calendar folder, in the given mode.
 pub fn subscribe(version: &str, mailbox: &str, kind: &SubscriptionKind) -> Vec<u8> {
-    request(version, Some(mailbox), |w| {
-        w.start(&Ns::Messages, "Subscribe", &[]);
-        let name = match kind {
-            SubscriptionKind::Pull { .. } => "PullSubscriptionRequest",
-            SubscriptionKind::Streaming => "StreamingSubscriptionRequest",
-            SubscriptionKind::Push { .. } => "PushSubscriptionRequest",
-        };
-        w.start(&Ns::Messages, name, &[]);
-        w.start(&Ns::Types, "FolderIds", &[]);
-        w.start(&Ns::Types, "DistinguishedFolderId", &[("Id", "calendar")]);
-        w.start(&Ns::Types, "Mailbox", &[]);
-        w.leaf(&Ns::Types, "EmailAddress", mailbox);
-        w.end();
-        w.end();
-        w.end();
-        w.start(&Ns::Types, "EventTypes", &[]);
-        for t in EVENT_TYPES {
-            w.leaf(&Ns::Types, "EventType", t);
-        }
-        w.end();
-        match kind {
-            SubscriptionKind::Pull { timeout_minutes } => {
-                w.leaf(&Ns::Types, "Timeout", &timeout_minutes.to_string());
-            }
-            SubscriptionKind::Streaming => {}
-            SubscriptionKind::Push {
-                url,
-                status_frequency_minutes,
-            } => {
-                w.leaf(
-                    &Ns::Types,
-                    "StatusFrequency",
-                    &status_frequency_minutes.to_string(),
-                );
-                w.leaf(&Ns::Types, "URL", url);
-            }
-        }
-        w.end();
-        w.end();
-    })
+    use ews_proto::notification::{Subscribe, SubscriptionScope};
+    let scope = SubscriptionScope {
+        subscribe_to_all_folders: None,
+        folder_ids: Some(vec![calendar_of(mailbox)]),
+        event_types: EVENT_TYPES.to_vec(),
+    };
+    let subscribe = match kind {
+        SubscriptionKind::Pull { timeout_minutes } => Subscribe::Pull {
+            scope,
+            watermark: None,
+            timeout: *timeout_minutes,
+        },
+        SubscriptionKind::Streaming => Subscribe::Streaming { scope },
+        SubscriptionKind::Push {
+            url,
+            status_frequency_minutes,
+        } => Subscribe::Push {
+            scope,
+            watermark: None,
+            status_frequency: Some(*status_frequency_minutes),
+            url: url.clone(),
+        },
+    };
+    request(
+        version,
+        Some(mailbox),
+        &ews_proto::Request::Subscribe(subscribe),
+    )
 }
 
 /// `GetEvents` of a pull subscription from its watermark.
 pub fn get_events(version: &str, mailbox: &str, subscription: &Subscription) -> Vec<u8> {
-    request(version, Some(mailbox), |w| {
-        w.start(&Ns::Messages, "GetEvents", &[]);
-        w.leaf(&Ns::Messages, "SubscriptionId", &subscription.id);
-        w.leaf(
-            &Ns::Messages,
-            "Watermark",
-            subscription.watermark.as_deref().unwrap_or(""),
-        );
-        w.end();
-    })
+    let get = ews_proto::notification::GetEvents {
+        subscription_id: subscription.id.clone(),
+        watermark: subscription.watermark.clone().unwrap_or_default(),
+    };
+    request(version, Some(mailbox), &ews_proto::Request::GetEvents(get))
 }
 
 /// `GetStreamingEvents` for a group of subscriptions, held open `minutes` (1..=30).
 pub fn get_streaming_events(version: &str, anchor: &str, ids: &[String], minutes: u32) -> Vec<u8> {
-    request(version, Some(anchor), |w| {
-        w.start(&Ns::Messages, "GetStreamingEvents", &[]);
-        w.start(&Ns::Messages, "SubscriptionIds", &[]);
-        for id in ids {
-            w.leaf(&Ns::Types, "SubscriptionId", id);
-        }
-        w.end();
-        w.leaf(
-            &Ns::Messages,
-            "ConnectionTimeout",
-            &minutes.clamp(1, 30).to_string(),
-        );
-        w.end();
-    })
+    let get = ews_proto::notification::GetStreamingEvents {
+        subscription_ids: ids.to_vec(),
+        connection_timeout: minutes.clamp(1, 30),
+    };
+    request(
+        version,
+        Some(anchor),
+        &ews_proto::Request::GetStreamingEvents(get),
+    )
 }
 
 /// The answer to a push notification: keep the subscription (`OK`) or drop it
 /// (`Unsubscribe`, for a subscription the engine no longer knows).
 pub fn send_notification_result(keep: bool) -> Vec<u8> {
-    write_envelope("s", &Headers::default(), |w| {
-        w.start(&Ns::Messages, "SendNotificationResult", &[]);
-        w.leaf(
-            &Ns::Messages,
-            "SubscriptionStatus",
-            if keep { "OK" } else { "Unsubscribe" },
-        );
-        w.end();
-    })
+    use ews_proto::notification::{SendNotificationResult, SubscriptionStatus};
+    let result = SendNotificationResult {
+        subscription_status: if keep {
+            SubscriptionStatus::Ok
+        } else {
+            SubscriptionStatus::Unsubscribe
+        },
+    };
+    ews_proto::Response::SendNotificationResult(result).write(&Headers::default())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -601,6 +546,63 @@ pub fn parse_calendar_view(
         out.push(appointment(OP, &item)?);
     }
     Ok((out, complete))
+}
+
+/// A `GetItem` answer (read by ews-proto): one [`FetchedItem`] per requested id, in order.
+/// `ErrorItemNotFound` for an id is [`FetchedItem::Missing`]; any other error fails the call.
+pub fn parse_get_item(
+    mailbox: &str,
+    ids: &[String],
+    bytes: &[u8],
+) -> Result<Vec<FetchedItem>, ExchangeError> {
+    use ews_proto::item::CalendarItemType;
+    const OP: &str = "GetItem";
+    let envelope = parse_envelope(OP, Some(mailbox), bytes)?;
+    let response = ews_proto::calendar::GetItemResponse::from_xml(&envelope.body)
+        .map_err(|e| malformed(OP, e.to_string()))?;
+    if response.messages.len() != ids.len() {
+        return Err(malformed(
+            OP,
+            format!(
+                "{} response messages for {} ids",
+                response.messages.len(),
+                ids.len()
+            ),
+        ));
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for (id, message) in ids.iter().zip(response.messages) {
+        let not_found = message
+            .status
+            .code
+            .as_ref()
+            .is_some_and(|c| c.as_str() == "ErrorItemNotFound");
+        if message.status.class == ews_proto::ResponseClass::Error && not_found {
+            out.push(FetchedItem::Missing { id: id.clone() });
+            continue;
+        }
+        status_error(OP, Some(mailbox), &message.status)?;
+        let item = message
+            .payload
+            .0
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .ok_or_else(|| malformed(OP, "GetItemResponseMessage has no item"))?;
+        out.push(match item {
+            ews_proto::Item::Calendar(item) => match item.calendar_item_type {
+                Some(CalendarItemType::Single) | None => {
+                    FetchedItem::Single(appointment(OP, &item)?)
+                }
+                Some(_) => FetchedItem::Series { id: id.clone() },
+            },
+            // Not a calendar item (a meeting message filed in the calendar): let a
+            // CalendarView say what the calendar holds.
+            _ => FetchedItem::Series { id: id.clone() },
+        });
+    }
+    Ok(out)
 }
 
 /// The engine's view of a calendar item.
@@ -1367,5 +1369,87 @@ mod tests {
         // A message count that does not match the ids is malformed, not guessed at.
         let err = parse_get_item("kim@contoso.com", &ids[..2], answer.as_bytes()).unwrap_err();
         assert_eq!(err.kind(), "malformed", "{err}");
+    }
+
+    /// Every request the engine sends parses back with ews-proto (as mock-ews and the
+    /// samples' readers do) into the operation and values it was built from.
+    #[test]
+    fn every_request_round_trips_through_ews_proto() {
+        use ews_proto::Request as R;
+        let t = Utc.with_ymd_and_hms(2026, 3, 30, 8, 0, 0).unwrap();
+        let v = "Exchange2010_SP2";
+        let parse = |bytes: Vec<u8>| {
+            let text = String::from_utf8(bytes).unwrap();
+            let (headers, req) = R::parse_bytes(text.as_bytes(), &Limits::default())
+                .unwrap_or_else(|e| panic!("{e}: {text}"));
+            (headers, req)
+        };
+        let (h, req) = parse(convert_id_probe(v));
+        assert!(h.impersonation.is_none());
+        assert!(matches!(req, R::ConvertId(c) if c.destination_format == "EntryId"));
+        let (h, req) = parse(find_item_calendar_view(
+            v,
+            "kim@contoso.com",
+            t,
+            t + Duration::days(7),
+            500,
+        ));
+        assert_eq!(
+            h.impersonation,
+            Some(ConnectingSid::SmtpAddress("kim@contoso.com".into()))
+        );
+        match req {
+            R::FindItem(f) => {
+                assert_eq!(f.item_shape.additional_properties.len(), ITEM_FIELDS.len());
+                assert_eq!(f.parent_folder_ids, vec![calendar_of("kim@contoso.com")]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let (_, req) = parse(get_user_oof_settings(v, "kim@contoso.com"));
+        assert!(matches!(req, R::GetUserOofSettings(g) if g.mailbox.address == "kim@contoso.com"));
+        let (_, req) = parse(get_user_availability(
+            v,
+            "kim@contoso.com",
+            t,
+            t + Duration::days(7),
+        ));
+        match req {
+            R::GetUserAvailability(g) => {
+                let zone = g.legacy_time_zone().unwrap().unwrap();
+                assert_eq!(zone.bias_minutes, 0);
+                let o = g.free_busy_view_options.unwrap();
+                assert_eq!(o.start_time.to_string(), "2026-03-30T08:00:00");
+                assert_eq!(o.requested_view.as_deref(), Some("FreeBusy"));
+            }
+            other => panic!("{other:?}"),
+        }
+        for kind in [
+            SubscriptionKind::Pull {
+                timeout_minutes: 10,
+            },
+            SubscriptionKind::Streaming,
+            SubscriptionKind::Push {
+                url: "http://engine:21020/".into(),
+                status_frequency_minutes: 1,
+            },
+        ] {
+            let (_, req) = parse(subscribe(v, "kim@contoso.com", &kind));
+            assert!(matches!(req, R::Subscribe(_)), "{req:?}");
+        }
+        let sub = Subscription {
+            id: "S1".into(),
+            watermark: Some("W1".into()),
+        };
+        let (_, req) = parse(get_events(v, "kim@contoso.com", &sub));
+        assert!(matches!(req, R::GetEvents(g) if g.subscription_id == "S1" && g.watermark == "W1"));
+        let (_, req) = parse(get_streaming_events(
+            v,
+            "kim@contoso.com",
+            &["S1".into(), "S2".into()],
+            90,
+        ));
+        assert!(
+            matches!(req, R::GetStreamingEvents(g) if g.subscription_ids.len() == 2 && g.connection_timeout == 30)
+        );
     }
 }

@@ -76,6 +76,8 @@ const RECOVERY_MINUTES: i64 = RESYNC_MINUTES + RETRY_CAP_MINUTES + OOF_POLL_MINU
 /// back-off, the longest OOF poll, and the push sender's last retry plus the engine's
 /// silent-subscription limit (twice the 1-minute status frequency plus a minute).
 const LOSSLESS_RECOVERY_MINUTES: i64 = RETRY_CAP_MINUTES + OOF_POLL_MINUTES + 3 + 10;
+/// The pull interval in pull-mode cases.
+const PULL_MINUTES: i64 = 5;
 /// Time moves of a case stop after this many minutes (3 days), so the slots the oracle
 /// compares stay inside the engine's 7-day window even without a resync.
 const MAX_ADVANCE_MINUTES: i64 = 3 * 24 * 60;
@@ -242,6 +244,9 @@ enum Op {
     ClearOverride {
         mb: usize,
     },
+    /// While no fault was installed yet: every change so far reaches the engine through its
+    /// notifications within one pull interval (plus a minute), checked here.
+    Check,
 }
 
 #[derive(Debug, Clone)]
@@ -440,6 +445,7 @@ fn op() -> impl Strategy<Value = Op> {
               prop::option::of(10i64..=600))
             .prop_map(|(mb, state, expires)| Op::Override { mb, state, expires }),
         1 => mb.clone().prop_map(|mb| Op::ClearOverride { mb }),
+        2 => Just(Op::Check),
     ]
 }
 
@@ -475,7 +481,9 @@ enum Shape {
     Timed {
         date: NaiveDate,
     },
-    AllDay,
+    AllDay {
+        days: i64,
+    },
     Weekly,
     /// Occurrence `k` originally starts on day `first + k * every` (at `minute` past an hour).
     Daily {
@@ -495,6 +503,10 @@ struct Renderer {
     /// Minutes of time moves so far (see `MAX_ADVANCE_MINUTES`).
     advanced: i64,
     lossless: bool,
+    /// A fault rule was installed (checks before the end are only made before that).
+    faulted: bool,
+    /// OOF settings changed since the last check.
+    oof_changed: bool,
     /// Per mailbox: the engine syncs it in privacy mode.
     privacy: Vec<bool>,
     /// The virtual time at this point of the timeline (the start plus the time moves).
@@ -576,7 +588,7 @@ impl Renderer {
                         status.name()
                     )
                 },
-                Shape::AllDay,
+                Shape::AllDay { days: *days },
             ),
             ItemGen::Weekly {
                 first,
@@ -677,7 +689,7 @@ impl Renderer {
             Op::Move { mb, pick, to } => {
                 let mb = mb % mailboxes;
                 let Some(i) = self.choose(mb, *pick, |l| {
-                    matches!(l.shape, Shape::Timed { .. } | Shape::AllDay)
+                    matches!(l.shape, Shape::Timed { .. } | Shape::AllDay { .. })
                 }) else {
                     return;
                 };
@@ -687,7 +699,14 @@ impl Renderer {
                         *date = date_of(day0, to.day);
                         wall_text(day0, *to)
                     }
-                    _ => date_of(day0, to.day).to_string(),
+                    // Both dates: keeping the duration would give a non-midnight end when
+                    // the old span crossed a DST change (47 or 49 hours for two days).
+                    Shape::AllDay { days } => format!(
+                        "{}, end: {}",
+                        date_of(day0, to.day),
+                        date_of(day0, to.day + *days)
+                    ),
+                    _ => return,
                 };
                 let subject = live.subject.clone();
                 self.step(&format!(
@@ -771,6 +790,7 @@ impl Renderer {
             Op::SetOof { mb, oof } => {
                 let mb = mb % mailboxes;
                 let text = self.oof(oof, n);
+                self.oof_changed = true;
                 self.step(&format!(
                     "set_oof: {{ mailbox: {}, oof: {text} }}",
                     email(mb)
@@ -786,6 +806,7 @@ impl Renderer {
             }
             Op::Fault(_) if self.lossless && !self.all_faults => {}
             Op::Fault(f) => {
+                self.faulted = true;
                 let kind = match &f.kind {
                     FaultKindGen::ServerBusy { backoff_ms } => {
                         format!("{{ kind: serverBusy, backOffMs: {backoff_ms} }}")
@@ -811,6 +832,7 @@ impl Renderer {
             }
             Op::NotifyFault(f) if self.lossless && matches!(f.kind, NotifyKindGen::Drop) => {}
             Op::NotifyFault(f) => {
+                self.faulted = true;
                 let kind = match &f.kind {
                     NotifyKindGen::Drop => "{ kind: drop }".to_string(),
                     NotifyKindGen::Delay { seconds } => {
@@ -830,6 +852,26 @@ impl Renderer {
                 self.step(&text);
             }
             Op::RestartEngine => self.step("restart_engine: true"),
+            Op::Check if self.faulted => {}
+            Op::Check => {
+                // OOF changes do not notify: the engine polls them. After one, wait a poll.
+                let wait = if self.oof_changed {
+                    self.oof_changed = false;
+                    self.advanced += OOF_POLL_MINUTES + 1;
+                    self.now += Duration::minutes(OOF_POLL_MINUTES + 1);
+                    format!("advance: {}m\n    ", OOF_POLL_MINUTES + 1)
+                } else {
+                    String::new()
+                };
+                // The check may let up to its bound pass; overestimating the time only makes
+                // later override expiries later (never in the past).
+                self.now += Duration::minutes(PULL_MINUTES + 1);
+                self.step(&format!(
+                    "{wait}note: no fault yet, so notifications alone keep the engine up to date\n    \
+                     expect:\n      - converged: {{ within: {}m }}\n      - oracle: {{ days: 3 }}",
+                    PULL_MINUTES + 1
+                ));
+            }
             Op::Override { mb, state, expires } => {
                 let mb = mb % mailboxes;
                 let mut text = format!(
@@ -911,6 +953,8 @@ fn render(case: &Case) -> String {
         out: String::new(),
         live: (0..n).map(|_| Vec::new()).collect(),
         serial: 0,
+        faulted: false,
+        oof_changed: false,
         privacy: case.mailboxes.iter().map(|m| m.privacy).collect(),
         now: start,
         advanced: 0,
@@ -936,7 +980,7 @@ fn render(case: &Case) -> String {
     }
     let mode = match case.mode {
         Mode::Streaming => "streaming",
-        Mode::Pull => "pull, pull_interval: 5m",
+        Mode::Pull => &format!("pull, pull_interval: {PULL_MINUTES}m"),
         Mode::Push => "push",
     };
     let users: Vec<String> = (0..n)

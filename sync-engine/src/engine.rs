@@ -31,6 +31,9 @@ use crate::state::{
 };
 use crate::subscriptions::{PushSignal, StreamRegistry};
 
+/// The longest wait between two re-fetches of a calendar whose fetch failed.
+const REFETCH_MAX: Duration = Duration::minutes(15);
+
 /// Why an engine query failed (the API maps each to an HTTP status).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
@@ -205,6 +208,9 @@ struct Inner {
     /// Set by `start`: full syncs subscribe mailboxes and start their watchers.
     subscriptions_on: AtomicBool,
     watchers: Mutex<BTreeMap<String, AbortHandle>>,
+    /// Per mailbox, the task re-fetching a calendar whose fetch failed (see
+    /// [`Engine::schedule_refetch`]).
+    refetches: Mutex<BTreeMap<String, AbortHandle>>,
     push: Mutex<PushRoutes>,
     streams: Mutex<StreamRegistry>,
     /// Bumped when streaming subscriptions come or go.
@@ -267,6 +273,7 @@ impl Engine {
                 last_presence: Mutex::new(BTreeMap::new()),
                 subscriptions_on: AtomicBool::new(false),
                 watchers: Mutex::new(BTreeMap::new()),
+                refetches: Mutex::new(BTreeMap::new()),
                 push: Mutex::new(PushRoutes::default()),
                 streams: Mutex::new(StreamRegistry::default()),
                 streams_changed: watch::channel(0).0,
@@ -388,6 +395,16 @@ impl Engine {
                 .unwrap_or_else(PoisonError::into_inner),
         );
         for handle in watchers.values() {
+            handle.abort();
+        }
+        let refetches = std::mem::take(
+            &mut *self
+                .inner
+                .refetches
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for handle in refetches.values() {
             handle.abort();
         }
     }
@@ -662,7 +679,9 @@ impl Engine {
     }
 
     /// Fetches one mailbox's calendar window (free/busy only in privacy mode) and replaces
-    /// what the engine knew of it.
+    /// what the engine knew of it. A failure (after the request's own retries) leaves the
+    /// mailbox marked for a re-fetch on a back-off schedule (see
+    /// [`Engine::schedule_refetch`]), so a change notified meanwhile is not lost.
     pub async fn sync_calendar(
         &self,
         email: &str,
@@ -689,9 +708,87 @@ impl Engine {
             }
             Err(e) => {
                 self.record_failure(email, "calendar", &e, now);
+                self.schedule_refetch(email, &e);
                 Err(e)
             }
         }
+    }
+
+    /// Marks `email`'s calendar as not up to date and, unless a re-fetch task already runs
+    /// for it, starts one: it fetches the window again after 30 s, 1 min, 2 min ... (capped
+    /// at [`REFETCH_MAX`], each scaled by the seeded jitter) until a fetch succeeds, by
+    /// itself or by anyone else (a notification, a full sync). Without it a fetch that failed
+    /// after a change notification would leave the change unknown until the weekly resync,
+    /// since nothing notifies again. Failures only an administrator can fix (impersonation,
+    /// a missing mailbox) wait for the next full sync instead. Only while the engine runs
+    /// ([`Engine::start`]): a manual sync schedules nothing in the background.
+    fn schedule_refetch(&self, email: &str, error: &ExchangeError) {
+        if error.needs_admin() || !self.inner.subscriptions_on.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut refetches = self
+            .inner
+            .refetches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if refetches.get(email).is_some_and(|h| !h.is_finished()) {
+            // The running task (possibly the caller itself) keeps trying.
+            return;
+        }
+        let handle = tokio::spawn(self.clone().refetch_until_synced(email.to_string()));
+        refetches.insert(email.to_string(), handle.abort_handle());
+    }
+
+    /// The re-fetch task of [`Engine::schedule_refetch`]: ends once the calendar is synced.
+    async fn refetch_until_synced(self, email: String) {
+        let mut round = 0u32;
+        loop {
+            round += 1;
+            let at = self.inner.clock.now() + self.refetch_delay(round);
+            {
+                let mut state = self.write();
+                let Some(m) = state.mailboxes.get_mut(&email) else {
+                    return;
+                };
+                m.sync.refetch_at = Some(at);
+            }
+            self.inner.log.warn(
+                Some(&email),
+                format!(
+                    "Calendar not up to date; fetching it again at {}",
+                    at.to_rfc3339()
+                ),
+            );
+            self.inner.clock.sleep_until(at).await;
+            let privacy = {
+                let state = self.read();
+                match state.mailboxes.get(&email) {
+                    // Synced meanwhile (store_calendar clears the mark): nothing to do.
+                    Some(m) if m.sync.refetch_at.is_some() => m.privacy,
+                    _ => return,
+                }
+            };
+            let window = self.window_from(self.inner.clock.now());
+            match self.sync_calendar(&email, privacy, window).await {
+                Ok(()) => return,
+                Err(e) if e.needs_admin() => {
+                    // Recorded as the mailbox's error; the next full sync tries again.
+                    if let Some(m) = self.write().mailboxes.get_mut(&email) {
+                        m.sync.refetch_at = None;
+                    }
+                    return;
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// The wait before re-fetch `round` (1, 2, ...): 30 s doubling up to [`REFETCH_MAX`],
+    /// scaled by the seeded jitter so many failed mailboxes do not retry in lockstep.
+    fn refetch_delay(&self, round: u32) -> Duration {
+        let base =
+            (Duration::seconds(30) * 2i32.pow(round.saturating_sub(1).min(8))).min(REFETCH_MAX);
+        Duration::milliseconds(base.num_milliseconds() * self.jitter_permille() / 1000)
     }
 
     /// Replaces the known appointments of `email` (redacting them in privacy mode, and
@@ -727,6 +824,7 @@ impl Engine {
             mailbox.appointments = appointments;
             mailbox.sync.window = Some(window);
             mailbox.sync.calendar_synced_at = Some(now);
+            mailbox.sync.refetch_at = None;
             if mailbox
                 .sync
                 .error
@@ -910,6 +1008,11 @@ impl Engine {
     fn retry_delay(&self, attempt: u32) -> Duration {
         let base_ms = 1000i64.saturating_mul(1 << attempt.saturating_sub(1).min(7));
         let base_ms = base_ms.min(120_000);
+        Duration::milliseconds(base_ms * self.jitter_permille() / 1000)
+    }
+
+    /// A jitter factor in [500, 1500) per mille from the seeded generator.
+    fn jitter_permille(&self) -> i64 {
         let r = {
             let mut s = self
                 .inner
@@ -922,8 +1025,7 @@ impl Engine {
             *s ^= *s << 17;
             *s
         };
-        let factor_permille = 500 + (r % 1000) as i64;
-        Duration::milliseconds(base_ms * factor_permille / 1000)
+        500 + (r % 1000) as i64
     }
 
     // -----------------------------------------------------------------------------------------

@@ -353,6 +353,20 @@ pub enum ExchangeError {
     },
 }
 
+/// EWS response codes a loaded or briefly unhealthy server answers and that the same request
+/// can get past later (EWS.md, error table; exchangelib retries these as it retries
+/// ErrorServerBusy). `ErrorInternalServerError` counts only once [`crate::ews::wire`] has
+/// unwrapped any `InnerErrorResponseCode`: a plain one carries no better reason, and
+/// Microsoft's guidance for it is to retry.
+pub(crate) const TRANSIENT_EWS_CODES: &[&str] = &[
+    "ErrorTimeoutExpired",
+    "ErrorInternalServerError",
+    "ErrorInternalServerTransientError",
+    "ErrorTooManyObjectsOpened",
+    "ErrorExceededConnectionCount",
+    "ErrorMailboxStoreUnavailable",
+];
+
 impl ExchangeError {
     /// Whether retrying the same request later can succeed.
     pub fn is_transient(&self) -> bool {
@@ -361,8 +375,23 @@ impl ExchangeError {
             | ExchangeError::Connect { .. }
             | ExchangeError::Timeout { .. } => true,
             ExchangeError::Http { status, .. } => *status >= 500 || *status == 429,
+            ExchangeError::Ews { code, .. } => TRANSIENT_EWS_CODES.contains(&code.as_str()),
             _ => false,
         }
+    }
+
+    /// Whether only an administrator can fix this (a missing mailbox, impersonation or
+    /// access rights, the service account's password, the server's certificate): retrying
+    /// on a schedule cannot help; the next full sync tries again.
+    pub fn needs_admin(&self) -> bool {
+        matches!(
+            self,
+            ExchangeError::MailboxNotFound { .. }
+                | ExchangeError::ImpersonationDenied { .. }
+                | ExchangeError::AccessDenied { .. }
+                | ExchangeError::Unauthorized { .. }
+                | ExchangeError::Tls { .. }
+        )
     }
 
     /// Whether this failure concerns one mailbox only (the others keep working), as
@@ -439,5 +468,27 @@ mod tests {
             code: "ErrorImpersonateUserDenied".into(),
         };
         assert!(!denied.is_transient() && denied.is_mailbox_scoped());
+        assert!(denied.needs_admin() && !busy.needs_admin());
+    }
+
+    #[test]
+    fn server_side_timeouts_and_internal_errors_are_transient() {
+        let ews = |code: &str| ExchangeError::Ews {
+            operation: "FindItem",
+            code: code.to_string(),
+            message: String::new(),
+        };
+        for code in [
+            "ErrorTimeoutExpired",
+            "ErrorInternalServerError",
+            "ErrorInternalServerTransientError",
+            "ErrorMailboxStoreUnavailable",
+        ] {
+            assert!(ews(code).is_transient(), "{code}");
+            assert!(!ews(code).needs_admin(), "{code}");
+        }
+        for code in ["ErrorInvalidRequest", "ErrorCalendarViewRangeTooBig"] {
+            assert!(!ews(code).is_transient(), "{code}");
+        }
     }
 }

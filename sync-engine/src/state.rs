@@ -84,6 +84,10 @@ pub struct MailboxSync {
     pub calendar_synced_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oof_synced_at: Option<DateTime<Utc>>,
+    /// Set while the calendar is not up to date because its last fetch failed: when it is
+    /// fetched again (cleared by any successful fetch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refetch_at: Option<DateTime<Utc>>,
     /// The last failure, cleared by the next success of the same kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<MailboxError>,

@@ -354,36 +354,23 @@ impl Engine {
         self.sync_calendar(mailbox, privacy, window).await.is_ok()
     }
 
-    /// Applies a batch of change events and, if the fetch fails for good (retries spent, or
-    /// an error that is not transient), fetches the window again later, backing off from
-    /// 30 s to 15 min, until it succeeds: nothing else would bring the change (Exchange
-    /// notifies once), so giving up would lose it until the weekly resync. Events arriving
-    /// meanwhile wait in the watcher's queue; the successful window fetch covers them.
+    /// Applies a batch of change events. A fetch that fails for good (retries spent, or an
+    /// error that is not transient) ends in [`Engine::sync_calendar`] (every failure path of
+    /// [`Engine::apply_changes`] falls back to the window), which leaves the mailbox marked
+    /// and fetches it again on a back-off schedule until it succeeds
+    /// ([`Engine::schedule_refetch`]): nothing else would bring the change (Exchange notifies
+    /// once), and this watcher goes on reading notifications meanwhile.
     pub(crate) async fn apply_changes_until_done(
         &self,
         mailbox: &str,
         mode: &str,
         changes: &[ItemEvent],
     ) {
-        if self.apply_changes(mailbox, mode, changes).await {
-            return;
-        }
-        let mut wait = Duration::seconds(30);
-        loop {
+        if !self.apply_changes(mailbox, mode, changes).await {
             self.log().warn(
                 Some(mailbox),
-                format!(
-                    "The fetch after a change notification failed; fetching the window again in {} s",
-                    wait.num_seconds()
-                ),
+                format!("The fetch after a change notification ({mode}) failed; it is retried"),
             );
-            self.clock().sleep(wait).await;
-            if self.resync_mailbox(mailbox).await {
-                self.log()
-                    .info(Some(mailbox), "Calendar fetched after the earlier failure");
-                return;
-            }
-            wait = (wait * 2).min(Duration::minutes(15));
         }
     }
 

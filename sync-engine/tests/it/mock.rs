@@ -371,6 +371,114 @@ async fn pull_notifications_from_mock_ews_are_polled_on_the_clock() {
     );
 }
 
+/// Kim's `(error kind, refetch_at)` in the status document.
+fn kim_sync(engine: &Engine) -> (Option<String>, Option<chrono::DateTime<Utc>>) {
+    let status = engine.status();
+    let kim = status
+        .mailboxes
+        .iter()
+        .find(|m| m.email == "kim@contoso.test")
+        .unwrap();
+    (
+        kim.sync.error.as_ref().map(|e| e.kind.clone()),
+        kim.sync.refetch_at,
+    )
+}
+
+fn kim_find_items(mock: &MockEws) -> usize {
+    mock.journal()
+        .entries()
+        .iter()
+        .filter(|e| {
+            e.operation.starts_with("FindItem")
+                && e.impersonated.as_deref() == Some("kim@contoso.test")
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn a_fetch_failing_after_a_notification_is_retried_on_a_schedule_until_it_succeeds() {
+    use mock_ews::{FaultKind, FaultSpec};
+    // max_retries = 0: every fault fails the fetch itself, so only the re-fetch can help.
+    let (mock, engine, clock) =
+        start_with("[notifications]\nmode = \"pull\"\npull_interval = \"1m\"\n").await;
+    let _tasks = engine.start();
+    eventually("kim subscribed and the first sync done", || {
+        let status = engine.status();
+        status.connection.full_syncs >= 1
+            && status
+                .mailboxes
+                .iter()
+                .any(|m| m.email == "kim@contoso.test" && m.subscribed)
+    })
+    .await;
+    assert_eq!(kim_sync(&engine), (None, None));
+    let before = kim_find_items(&mock);
+    // The notification's GetItem fails, then the window fetch it falls back to, then the
+    // first re-fetch.
+    mock.faults()
+        .add(
+            FaultSpec::next(FaultKind::InternalServerError { inner_code: None }, 1)
+                .for_operation("GetItem")
+                .for_mailbox("kim@contoso.test"),
+        )
+        .unwrap();
+    mock.faults()
+        .add(
+            FaultSpec::next(FaultKind::InternalServerError { inner_code: None }, 2)
+                .for_operation("FindItem")
+                .for_mailbox("kim@contoso.test"),
+        )
+        .unwrap();
+    add_meeting(&mock, "Booked while failing");
+
+    // The poll sees the change; its fetch fails: degraded, with a re-fetch planned.
+    clock.advance(Duration::seconds(61));
+    eventually("the failed fetch marks kim for a re-fetch", || {
+        kim_sync(&engine).1.is_some()
+    })
+    .await;
+    let (error, first) = kim_sync(&engine);
+    assert_eq!(error.as_deref(), Some("ews"));
+    let first = first.unwrap();
+    let failed_at = clock.now();
+    // 30 s with jitter in [0.5, 1.5).
+    assert!(
+        first >= failed_at + Duration::seconds(15) && first < failed_at + Duration::seconds(45),
+        "{first} after {failed_at}"
+    );
+    assert_eq!(kim_find_items(&mock), before + 1);
+    assert!(!kim_subjects(&engine).contains(&"Booked while failing".to_string()));
+
+    // The first re-fetch fails too (second fault): the next one waits longer.
+    clock.set(first);
+    eventually("the second re-fetch is planned", || {
+        kim_sync(&engine).1.is_some_and(|t| t > first)
+    })
+    .await;
+    let second = kim_sync(&engine).1.unwrap();
+    assert!(
+        second >= first + Duration::seconds(30) && second < first + Duration::seconds(90),
+        "{second} after {first}"
+    );
+    assert_eq!(kim_find_items(&mock), before + 2);
+    assert_eq!(engine.status().health, sync_engine::Health::Degraded);
+
+    // The server is healthy again: the next re-fetch brings the change and clears the mark.
+    clock.set(second);
+    eventually("the re-fetched change", || {
+        kim_subjects(&engine).contains(&"Booked while failing".to_string())
+    })
+    .await;
+    assert_eq!(kim_sync(&engine), (None, None));
+    assert_eq!(kim_find_items(&mock), before + 3);
+    // And nothing keeps re-fetching after the success (5 min: within the pull
+    // subscription's 10 min timeout, whose expiry would rightly resync).
+    clock.advance(Duration::minutes(5));
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(kim_find_items(&mock), before + 3);
+}
+
 #[tokio::test]
 async fn fifteen_mailboxes_stream_over_one_shared_connection() {
     // More mailboxes than Exchange's 10 hanging connections per account: the engine must

@@ -3,8 +3,8 @@
 //! Prints change-to-presence latency (p50/p99/max, one change per mailbox, default 200
 //! mailboxes) for streaming and for push notifications, end to end: a meeting is created in
 //! an in-process mock-ews; the mock notifies (GetStreamingEvents chunk, or a SendNotification
-//! POST to the engine's push listener); the engine refetches the mailbox over EWS and its
-//! presence stream reports Meeting. Target (issue 7): p99 < 50 ms.
+//! POST to the engine's push listener); the engine fetches the new item over EWS (GetItem) and
+//! its presence stream reports Meeting. Target (issue 7): p99 < 50 ms.
 //! Timing uses `std::time::Instant`: it measures the machine, not the simulated world.
 
 use std::process::ExitCode;

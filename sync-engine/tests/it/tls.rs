@@ -177,3 +177,41 @@ async fn the_insecure_opt_out_connects_and_is_logged_loudly() {
         });
     assert!(warned, "the opt-out must be logged");
 }
+
+/// The admin's connection test (`sync-engine check`) against mock-ews --tls: without the
+/// bundle it stops at the TLS step and names the fix; with it the TLS step verifies the
+/// certificate and the check goes on to the end.
+#[tokio::test]
+async fn the_connection_test_reports_the_tls_step() {
+    use sync_engine::check::Outcome;
+    let mock = mock_tls().await;
+    let config = config(&mock.ews_url(), "");
+    let client = EwsClient::new(&config.exchange, mock.clock().clone()).unwrap();
+    let report = sync_engine::check::run(&config, &client, "kim@contoso.test", mock.clock()).await;
+    let last = report.steps.last().unwrap();
+    assert_eq!(
+        (last.name, last.outcome),
+        ("TLS", Outcome::Failed),
+        "{report}"
+    );
+    assert!(
+        last.fix.as_deref().unwrap_or("").contains("ca_bundle"),
+        "{report}"
+    );
+
+    let bundle = ca_bundle(&mock);
+    let config = config_with_bundle(&mock, &bundle);
+    let client = EwsClient::new(&config.exchange, mock.clock().clone()).unwrap();
+    let report = sync_engine::check::run(&config, &client, "kim@contoso.test", mock.clock()).await;
+    let tls = report.steps.iter().find(|s| s.name == "TLS").unwrap();
+    assert_eq!(tls.outcome, Outcome::Ok, "{report}");
+    assert_eq!(tls.detail, "certificate verified", "{report}");
+    assert!(report.passed(), "{report}");
+}
+
+fn config_with_bundle(mock: &MockEws, bundle: &tempfile::NamedTempFile) -> Config {
+    config(
+        &mock.ews_url(),
+        &format!("ca_bundle = \"{}\"", bundle.path().display()),
+    )
+}

@@ -352,6 +352,7 @@ async fn pull_notifications_from_mock_ews_are_polled_on_the_clock() {
                 .any(|m| m.email == "kim@contoso.test" && m.subscribed)
     })
     .await;
+    let from = mock.journal().entries().len();
     add_meeting(&mock, "Pulled in");
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     assert!(
@@ -369,6 +370,13 @@ async fn pull_notifications_from_mock_ews_are_polled_on_the_clock() {
             .iter()
             .any(|e| e.operation == "GetEvents")
     );
+    // The poll's events name the new item: one GetItem, no CalendarView. (The advanced
+    // clock also has the watchers of the denied and unknown mailboxes subscribe again.)
+    let fetches: Vec<String> = requests_since(&mock, from)
+        .into_iter()
+        .filter(|op| op == "GetItem" || op == "FindItem")
+        .collect();
+    assert_eq!(fetches, ["GetItem"]);
 }
 
 /// Kim's `(error kind, refetch_at)` in the status document.
@@ -559,11 +567,14 @@ async fn push_notifications_from_mock_ews_reach_the_listener_and_presence() {
                 .any(|m| m.email == "kim@contoso.test" && m.subscribed)
     })
     .await;
+    let from = mock.journal().entries().len();
     add_meeting(&mock, "Pushed in");
     eventually("the pushed change", || {
         kim_subjects(&engine).contains(&"Pushed in".to_string())
     })
     .await;
+    // The pushed events name the new item: one GetItem, no CalendarView.
+    assert_eq!(requests_since(&mock, from), ["GetItem"]);
     let log: Vec<String> = engine
         .log()
         .lines(&Default::default())

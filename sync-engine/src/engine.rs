@@ -1012,7 +1012,7 @@ impl Engine {
     }
 
     /// A jitter factor in [500, 1500) per mille from the seeded generator.
-    fn jitter_permille(&self) -> i64 {
+    pub(crate) fn jitter_permille(&self) -> i64 {
         let r = {
             let mut s = self
                 .inner

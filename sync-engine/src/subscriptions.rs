@@ -39,8 +39,33 @@ use crate::exchange::{
 /// Most items fetched by id for one notification; beyond, one CalendarView costs less.
 pub(crate) const MAX_ITEM_FETCH: usize = 50;
 
-/// A subscription lost sooner than this after the previous loss counts as a quick loss.
+/// A subscription lost sooner than this after the watcher started using it counts as a quick
+/// loss; one that lived longer proves the server healthy again and ends any back-off.
 const QUICK_LOSS: Duration = Duration::minutes(5);
+
+/// Quick losses in a row that are re-subscribed at once (a cut stream, an early expiry);
+/// from the next one on the watcher backs off.
+const FREE_QUICK_LOSSES: u32 = 2;
+
+/// The first back-off after [`FREE_QUICK_LOSSES`], doubled for each further quick loss up to
+/// [`MAX_LOSS_BACK_OFF`] (each wait scaled by the seeded jitter).
+const FIRST_LOSS_BACK_OFF: Duration = Duration::seconds(5);
+const MAX_LOSS_BACK_OFF: Duration = Duration::minutes(15);
+
+/// The wait before re-subscribing after `quick_losses` quick losses in a row, without jitter:
+/// none for the first [`FREE_QUICK_LOSSES`], then 5 s, 10 s, 20 s ... up to 15 min. It grows
+/// with the count, not with the time since the previous loss, so the waits themselves can
+/// never make the losses look slow and restart the schedule (the loop issue 7 found: a
+/// server failing every GetStreamingEvents was re-subscribed and resynced ~54 times an hour
+/// per mailbox).
+pub(crate) fn loss_back_off(quick_losses: u32) -> Duration {
+    match quick_losses.checked_sub(FREE_QUICK_LOSSES + 1) {
+        None => Duration::zero(),
+        Some(doublings) => {
+            (FIRST_LOSS_BACK_OFF * 2i32.pow(doublings.min(10))).min(MAX_LOSS_BACK_OFF)
+        }
+    }
+}
 
 /// Subscriptions per GetStreamingEvents connection (Exchange's limit is 200).
 pub(crate) const STREAM_IDS_PER_CONNECTION: usize = 200;
@@ -378,10 +403,9 @@ impl Engine {
     pub(crate) async fn watch_mailbox(self, mailbox: String) {
         let mut retry = Duration::seconds(30);
         let mut resync = false;
-        // Losses in quick succession (a server refusing the stream, a subscription limit)
-        // back off instead of spinning through subscribe-resync-fail.
+        // Subscriptions lost soon after they were made (a server refusing the stream, a
+        // subscription limit) back off instead of spinning through subscribe-resync-fail.
         let mut quick_losses = 0u32;
-        let mut last_loss: Option<chrono::DateTime<chrono::Utc>> = None;
         loop {
             let sub = match self.subscription_of(&mailbox) {
                 Some(sub) => sub,
@@ -391,19 +415,22 @@ impl Engine {
                         sub
                     }
                     Err(e) => {
+                        let wait = self.jittered(retry);
                         self.log().warn(
                             Some(&mailbox),
                             format!(
                                 "Cannot subscribe ({e}); next attempt in {} s",
-                                retry.num_seconds()
+                                wait.num_seconds()
                             ),
                         );
-                        self.clock().sleep(retry).await;
-                        retry = (retry * 2).min(Duration::minutes(15));
+                        self.clock().sleep(wait).await;
+                        retry = (retry * 2).min(MAX_LOSS_BACK_OFF);
                         continue;
                     }
                 },
             };
+            // Measured from here, after any back-off: how long the server kept it.
+            let watched_from = self.clock().now();
             retry = Duration::seconds(30);
             if resync {
                 // Subscribed first, fetched second: nothing between the two is missed (and
@@ -427,20 +454,18 @@ impl Engine {
                     );
                     // With the subscription cleared, the next turn subscribes and resyncs.
                     self.set_subscription(&mailbox, None);
-                    let now = self.clock().now();
-                    quick_losses = match last_loss {
-                        Some(previous) if now - previous < QUICK_LOSS => quick_losses + 1,
-                        _ => 0,
+                    quick_losses = if self.clock().now() - watched_from < QUICK_LOSS {
+                        quick_losses + 1
+                    } else {
+                        0
                     };
-                    last_loss = Some(now);
-                    if quick_losses >= 2 {
-                        let wait = (Duration::seconds(5) * 2i32.pow(quick_losses.min(8) - 2))
-                            .min(Duration::minutes(5));
+                    let back_off = loss_back_off(quick_losses);
+                    if back_off > Duration::zero() {
+                        let wait = self.jittered(back_off);
                         self.log().warn(
                             Some(&mailbox),
                             format!(
-                                "{} subscriptions lost within 5 minutes of each other; waiting {} s",
-                                quick_losses + 1,
+                                "{quick_losses} subscriptions in a row lost within 5 minutes; waiting {} s",
                                 wait.num_seconds()
                             ),
                         );
@@ -449,6 +474,12 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// `wait` scaled by the seeded jitter, so mailboxes that lost their subscriptions
+    /// together (one refused connection) do not come back in lockstep.
+    fn jittered(&self, wait: Duration) -> Duration {
+        Duration::milliseconds(wait.num_milliseconds() * self.jitter_permille() / 1000)
     }
 
     async fn pull(&self, mailbox: &str, mut sub: Subscription, interval: Duration) -> Ended {
@@ -703,6 +734,18 @@ mod tests {
 
     fn known(id: &str) -> bool {
         id.starts_with("known")
+    }
+
+    #[test]
+    fn quick_losses_back_off_by_count_up_to_fifteen_minutes() {
+        let waits: Vec<i64> = (0..=14).map(|n| loss_back_off(n).num_seconds()).collect();
+        assert_eq!(
+            waits,
+            [
+                0, 0, 0, 5, 10, 20, 40, 80, 160, 320, 640, 900, 900, 900, 900
+            ]
+        );
+        assert_eq!(loss_back_off(u32::MAX), Duration::minutes(15));
     }
 
     #[test]

@@ -212,14 +212,45 @@ async fn repeated_quick_losses_back_off_instead_of_spinning() {
         w.clock.sleep(Duration::seconds(1)).await;
     }
     let log = messages(&w.engine);
-    assert!(
-        log.iter()
-            .any(|m| m == "3 subscriptions lost within 5 minutes of each other; waiting 5 s"),
-        "{log:#?}"
-    );
+    // 5 s scaled by the jitter factor in [0.5, 1.5).
+    let waits: Vec<i64> = log
+        .iter()
+        .filter_map(|m| {
+            m.strip_prefix("3 subscriptions in a row lost within 5 minutes; waiting ")?
+                .strip_suffix(" s")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert!(waits.len() == 1 && (2..=7).contains(&waits[0]), "{log:#?}");
+    assert_eq!(w.exchange.subscription_ids("kim@contoso.test").len(), 0);
     // It recovers after the wait.
-    w.clock.sleep(Duration::seconds(6)).await;
+    w.clock.sleep(Duration::seconds(8)).await;
     assert_eq!(w.exchange.subscription_ids("kim@contoso.test").len(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_subscription_that_lived_long_is_recreated_at_once_after_a_back_off() {
+    let w = world("");
+    let _tasks = w.engine.start();
+    w.clock.sleep(Duration::seconds(1)).await;
+    for _ in 0..4 {
+        w.exchange.lose_subscriptions("kim@contoso.test");
+        w.clock.sleep(Duration::seconds(1)).await;
+    }
+    // Backing off (5 s, then 10 s, jittered); once back, the subscription lives 10 min.
+    w.clock.sleep(Duration::minutes(10)).await;
+    assert_eq!(w.exchange.subscription_ids("kim@contoso.test").len(), 1);
+    let before = messages(&w.engine).len();
+    w.exchange.lose_subscriptions("kim@contoso.test");
+    w.clock.sleep(Duration::milliseconds(10)).await;
+    assert_eq!(w.exchange.subscription_ids("kim@contoso.test").len(), 1);
+    let after = messages(&w.engine);
+    assert!(
+        after[before..].iter().all(|m| !m.contains("waiting")),
+        "{:#?}",
+        &after[before..]
+    );
 }
 
 #[tokio::test(start_paused = true)]

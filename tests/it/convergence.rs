@@ -245,6 +245,9 @@ enum Op {
     /// While no fault was installed yet: every change so far reaches the engine through its
     /// notifications within one pull interval (plus a minute), checked here.
     Check,
+    /// "Force sync now" (only before the first fault: under a seeded fault rate a forced
+    /// sync may not finish within the player's hour, which is an error, not a finding).
+    ForceSync,
 }
 
 #[derive(Debug, Clone)]
@@ -444,6 +447,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(mb, state, expires)| Op::Override { mb, state, expires }),
         1 => mb.clone().prop_map(|mb| Op::ClearOverride { mb }),
         2 => Just(Op::Check),
+        1 => Just(Op::ForceSync),
     ]
 }
 
@@ -842,7 +846,8 @@ impl Renderer {
                 self.step(&text);
             }
             Op::RestartEngine => self.step("restart_engine: true"),
-            Op::Check if self.faulted => {}
+            Op::Check | Op::ForceSync if self.faulted => {}
+            Op::ForceSync => self.step("sync: true"),
             Op::Check => {
                 // OOF changes do not notify: the engine polls them. After one, wait a poll.
                 let mut wait = PULL_MINUTES + 1;

@@ -7,6 +7,5 @@ mod convergence;
 mod decode;
 mod play_cli;
 mod player;
-mod property;
 mod scenarios;
 mod up;

@@ -31,6 +31,20 @@ pub enum ScenarioError {
         column: u64,
         message: String,
     },
+    #[error("{origin}: import_ics {file}:{line}: {message}")]
+    Ics {
+        origin: String,
+        file: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{origin}: import_ics {file}: cannot read: {source}")]
+    IcsRead {
+        origin: String,
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{origin}:{line}: {message}")]
     Invalid {
         origin: String,
@@ -59,6 +73,10 @@ pub struct ScenarioFile {
     /// The mock's world, exactly as `mock-ews/WORLD.md` documents it; `now` is required: it
     /// is where the virtual clock starts.
     pub world: WorldSpec,
+    /// Calendars imported from `.ics` exports into mailboxes of the world before it is
+    /// loaded (see [`crate::scenario::ics`]).
+    #[serde(default)]
+    pub import_ics: Vec<Spanned<IcsImport>>,
     /// The engine's configuration in the keys of its TOML file (`engine.example.toml`),
     /// written in YAML. The player fills `exchange.url` and, when absent, `username` and
     /// `password` from the world's first account.
@@ -67,6 +85,15 @@ pub struct ScenarioFile {
     /// The timeline.
     #[serde(default)]
     pub steps: Vec<Spanned<Step>>,
+}
+
+/// `import_ics: [{ mailbox: kim@contoso.com, file: ics/customer.ics }]`: the file's path is
+/// relative to the scenario file; its VEVENTs are appended to the mailbox's calendar.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IcsImport {
+    pub mailbox: String,
+    pub file: String,
 }
 
 /// One step: optionally move the clock, then do the actions, then check the expectations.
@@ -450,6 +477,8 @@ impl Scenario {
                 }
             }
         }
+        let mut file = file;
+        import_calendars(&mut file, origin)?;
         let name = file.name.clone().unwrap_or_else(|| {
             Path::new(origin)
                 .file_stem()
@@ -471,6 +500,45 @@ impl Scenario {
         })?;
         Self::from_yaml(&text, &path.display().to_string())
     }
+}
+
+/// Reads every `import_ics` file (relative to the scenario's directory) into its mailbox.
+fn import_calendars(file: &mut ScenarioFile, origin: &str) -> Result<(), ScenarioError> {
+    let dir = Path::new(origin).parent().unwrap_or(Path::new(""));
+    for import in &file.import_ics {
+        let line = import.referenced.line();
+        let imp = &import.value;
+        let path = dir.join(&imp.file);
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(&path).map_err(|source| ScenarioError::IcsRead {
+            origin: origin.to_string(),
+            file: shown.clone(),
+            source,
+        })?;
+        let items = super::ics::read_events(&text).map_err(|e| ScenarioError::Ics {
+            origin: origin.to_string(),
+            file: shown.clone(),
+            line: e.line,
+            message: e.message,
+        })?;
+        let Some(mailbox) = file
+            .world
+            .mailboxes
+            .iter_mut()
+            .find(|m| m.smtp.eq_ignore_ascii_case(&imp.mailbox))
+        else {
+            return Err(ScenarioError::Invalid {
+                origin: origin.to_string(),
+                line,
+                message: format!(
+                    "import_ics: mailbox `{}` is not in the world's mailboxes",
+                    imp.mailbox
+                ),
+            });
+        };
+        mailbox.calendar.extend(items);
+    }
+    Ok(())
 }
 
 fn parse_error(origin: &str, err: &serde_saphyr::Error) -> ScenarioError {
@@ -555,5 +623,36 @@ mod tests {
         );
         let err = Scenario::from_yaml(&text, "s.yaml").unwrap_err();
         assert!(err.to_string().contains("either `date`"), "{err}");
+    }
+
+    #[test]
+    fn import_ics_fills_the_mailbox_and_errors_name_both_files() {
+        let dir = std::env::temp_dir().join(format!("ews-kit-ics-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("ics")).unwrap();
+        let scenario = dir.join("s.yaml");
+        let text =
+            format!("{MINIMAL}import_ics:\n  - {{ mailbox: A@contoso.com, file: ics/c.ics }}\n");
+        let good = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:Call\r\nDTSTART:20260323T090000Z\r\nDURATION:PT30M\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        std::fs::write(dir.join("ics/c.ics"), good).unwrap();
+        let origin = scenario.display().to_string();
+        let s = Scenario::from_yaml(&text, &origin).unwrap();
+        assert_eq!(s.file.world.mailboxes[0].calendar.len(), 1);
+        assert_eq!(s.file.world.mailboxes[0].calendar[0].subject, "Call");
+
+        std::fs::write(dir.join("ics/c.ics"), good.replace("PT30M", "PT30X")).unwrap();
+        let err = Scenario::from_yaml(&text, &origin).unwrap_err().to_string();
+        assert!(err.starts_with(&origin), "{err}");
+        assert!(err.contains("c.ics:5:"), "{err}");
+
+        std::fs::write(dir.join("ics/c.ics"), good).unwrap();
+        let other = text.replace("A@contoso.com", "b@contoso.com");
+        let err = Scenario::from_yaml(&other, &origin)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(":5: import_ics: mailbox `b@contoso.com`"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -3,10 +3,12 @@
 //! virtual clock. `scenarios/README.md` documents the format with examples.
 //!
 //! - [`format`]: the file as written (serde types) and parsing with file:line:column errors.
+//! - [`ics`]: the iCalendar reader behind `import_ics`.
 //! - [`player`]: runs a scenario under a paused tokio runtime and reports every step.
 //! - [`report`]: the outcome of one file, readable by people (`ews-kit play`) and tests.
 
 pub mod format;
+pub mod ics;
 pub mod player;
 pub mod report;
 

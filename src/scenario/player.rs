@@ -827,7 +827,14 @@ impl Player<'_> {
                                     served(e.status(), w.server)
                                 }
                             ),
-                            subject: (!mb.privacy).then(|| e.subject().to_string()),
+                            // The engine never keeps a private item's subject (nor any
+                            // subject in privacy mode), so neither does the truth.
+                            subject: (!mb.privacy
+                                && !matches!(
+                                    e.item.sensitivity,
+                                    Sensitivity::Private | Sensitivity::Confidential
+                                ))
+                            .then(|| e.subject().to_string()),
                         })
                         .collect();
                     v.sort();
@@ -845,8 +852,12 @@ impl Player<'_> {
                     start: a.start,
                     end: a.end,
                     status: format!("{:?}", a.status),
+                    // A private item's subject must be absent: compared as it is, so a
+                    // leak shows as a difference.
                     subject: if mb.privacy {
                         None
+                    } else if a.private {
+                        a.subject.clone()
                     } else {
                         Some(a.subject.clone().unwrap_or_default())
                     },

@@ -7,16 +7,10 @@
 //! the script is `tests/compat/exchangelib_compat.py`, the interpreter `$EWS_KIT_PYTHON` or
 //! `python3`.
 
-use crate::support::office;
+use crate::support::{Client, office, run_client};
 
 #[tokio::test]
 async fn exchangelib() {
-    if std::env::var("EWS_KIT_COMPAT").as_deref() != Ok("1") {
-        eprintln!(
-            "skipped: set EWS_KIT_COMPAT=1 (with `pip install exchangelib==5.6.0`) to run the exchangelib compatibility test"
-        );
-        return;
-    }
     // The same world as Exchange 2010 SP3 (version probe walks down from Exchange2016) and as
     // Exchange 2016 (accepted at once).
     for (server, build, api) in [
@@ -40,26 +34,18 @@ async fn exchangelib() {
             .start()
             .await
             .unwrap();
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/compat/exchangelib_compat.py");
-        let python = std::env::var("EWS_KIT_PYTHON").unwrap_or_else(|_| "python3".into());
-        let out = tokio::process::Command::new(&python)
-            .arg(&script)
-            .arg(ews.ews_url())
-            .arg(build)
-            .arg(api)
-            .output()
-            .await
-            .unwrap_or_else(|e| panic!("cannot run {python}: {e}"));
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        println!("{server:?}:\n{stdout}");
-        assert!(
-            out.status.success(),
-            "exchangelib compatibility with {server:?} failed ({}):\n{stdout}\n{stderr}",
-            out.status
-        );
-        assert!(stdout.contains("all exchangelib checks passed"), "{stdout}");
+        let url = ews.ews_url();
+        if run_client(
+            Client::Exchangelib,
+            "exchangelib_compat.py",
+            &[url.as_str(), build, api],
+            "all exchangelib checks passed",
+        )
+        .await
+        .is_none()
+        {
+            return;
+        }
         // The journal saw what a real client does.
         let ops: Vec<String> = ews
             .journal()
@@ -85,38 +71,19 @@ async fn exchangelib() {
 /// `.ci/run` installs it with npm and points `EWS_KIT_NODE_PATH` at its `node_modules`.
 #[tokio::test]
 async fn ews_javascript_api() {
-    if std::env::var("EWS_KIT_COMPAT").as_deref() != Ok("1") {
-        eprintln!("skipped: set EWS_KIT_COMPAT=1 to run the ews-javascript-api compatibility test");
+    let ews = office().await;
+    let url = ews.ews_url();
+    if run_client(
+        Client::EwsJavascriptApi,
+        "ews_javascript_api_compat.js",
+        &[url.as_str()],
+        "all ews-javascript-api checks passed",
+    )
+    .await
+    .is_none()
+    {
         return;
     }
-    let Ok(node_path) = std::env::var("EWS_KIT_NODE_PATH") else {
-        eprintln!(
-            "skipped: EWS_KIT_NODE_PATH (node_modules with ews-javascript-api@0.15.3) is not set"
-        );
-        return;
-    };
-    let ews = office().await;
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/compat/ews_javascript_api_compat.js");
-    let out = tokio::process::Command::new("node")
-        .arg(&script)
-        .arg(ews.ews_url())
-        .env("NODE_PATH", &node_path)
-        .output()
-        .await
-        .unwrap_or_else(|e| panic!("cannot run node: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "ews-javascript-api compatibility failed ({}):\n{stdout}\n{stderr}",
-        out.status
-    );
-    assert!(
-        stdout.contains("all ews-javascript-api checks passed"),
-        "{stdout}"
-    );
     let ops: Vec<String> = ews
         .journal()
         .entries()

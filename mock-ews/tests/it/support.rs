@@ -169,3 +169,69 @@ pub(crate) fn raw_request(user: (&str, &str), envelope: &str) -> Vec<u8> {
     )
     .into_bytes()
 }
+
+/// A real EWS client the compatibility tests drive through a script in `tests/compat/`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Client {
+    /// exchangelib 5.6.0, run by `$EWS_KIT_PYTHON` or `python3`.
+    Exchangelib,
+    /// ews-javascript-api 0.15.3, run by `node` with `NODE_PATH=$EWS_KIT_NODE_PATH`.
+    EwsJavascriptApi,
+}
+
+/// Runs `script` (in `tests/compat/`) with the given arguments and returns its standard
+/// output, after checking that it exited successfully and printed `passed`; `None` (with the
+/// reason on stderr) when compatibility tests are not enabled, so a machine without the
+/// clients installed still runs the rest of the suite. `.ci/run` installs both and enables
+/// them with `EWS_KIT_COMPAT=1`.
+pub(crate) async fn run_client(
+    client: Client,
+    script: &str,
+    args: &[&str],
+    passed: &str,
+) -> Option<String> {
+    if std::env::var("EWS_KIT_COMPAT").as_deref() != Ok("1") {
+        eprintln!(
+            "skipped {script}: set EWS_KIT_COMPAT=1 (with the clients installed, as .ci/run does)"
+        );
+        return None;
+    }
+    let mut command = match client {
+        Client::Exchangelib => tokio::process::Command::new(
+            std::env::var("EWS_KIT_PYTHON").unwrap_or_else(|_| "python3".into()),
+        ),
+        Client::EwsJavascriptApi => {
+            let Ok(node_path) = std::env::var("EWS_KIT_NODE_PATH") else {
+                eprintln!(
+                    "skipped {script}: EWS_KIT_NODE_PATH (node_modules with ews-javascript-api@0.15.3) is not set"
+                );
+                return None;
+            };
+            let mut node = tokio::process::Command::new("node");
+            node.env("NODE_PATH", node_path);
+            node
+        }
+    };
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/compat")
+        .join(script);
+    let out = command
+        .arg(&path)
+        .args(args)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run {client:?} for {script}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{script} {args:?}:\n{stdout}");
+    assert!(
+        out.status.success(),
+        "{script} failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    assert!(
+        stdout.contains(passed),
+        "{script} did not say `{passed}`:\n{stdout}"
+    );
+    Some(stdout)
+}

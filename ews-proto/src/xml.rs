@@ -558,7 +558,7 @@ fn count_newlines(bytes: &[u8]) -> usize {
 /// Rejects inputs above `limits.max_bytes`, nesting above `limits.max_depth`, any DOCTYPE,
 /// unknown entity references, undeclared prefixes, mismatched end tags and non-UTF-8 input.
 ///
-/// Reads with the fast path ([`fast`]) and, whenever that declines, with quick-xml's
+/// Reads with the fast path (`fast`) and, whenever that declines, with quick-xml's
 /// namespace-resolving reader, which is the reference: it accepts exactly what this module
 /// documents and words every error.
 pub fn parse(bytes: &[u8], limits: &Limits) -> Result<Element, ParseError> {

@@ -30,7 +30,7 @@ use quick_xml::events::BytesRef;
 use quick_xml::events::attributes::Attribute;
 use quick_xml::name::QName;
 
-use super::{Element, Limits, Ns, Positions, XML_NS, XMLNS_NS, ns_from_raw};
+use super::{Element, Limits, Ns, XML_NS, XMLNS_NS, ns_from_raw};
 
 /// quick-xml's `DEFAULT_MAX_NAMESPACE_BINDINGS`: more user bindings in scope is its error.
 const MAX_BINDINGS: usize = 128;
@@ -107,7 +107,11 @@ struct Parser<'a, 'n> {
     src: &'a str,
     bytes: &'a [u8],
     pos: usize,
-    positions: Positions<'a>,
+    /// The 1-based line of `pos` and the offset where it starts. Every byte a newline can
+    /// be in passes through the text loop, [`Parser::skip_space`] or
+    /// [`Parser::count_lines`], so positions cost no separate scan.
+    line: u32,
+    line_start: usize,
     frames: Vec<Frame<'a>>,
     /// Every element whose parent is still open, in document order: open elements and the
     /// finished children after them. A closing element takes its children off the end in
@@ -169,7 +173,8 @@ fn parse_into(bytes: &[u8], limits: &Limits, many: bool, nodes: &mut Vec<Element
         src,
         bytes,
         pos: 0,
-        positions: Positions::new(bytes),
+        line: 1,
+        line_start: 0,
         frames: Vec::with_capacity(8),
         nodes,
         bindings: Vec::new(),
@@ -179,6 +184,40 @@ fn parse_into(bytes: &[u8], limits: &Limits, many: bool, nodes: &mut Vec<Element
 }
 
 impl<'a> Parser<'a, '_> {
+    fn newline(&mut self, at: usize) {
+        self.line = self.line.saturating_add(1);
+        self.line_start = at + 1;
+    }
+
+    /// Accounts for the newlines in `start..end` (spans not walked byte by byte).
+    fn count_lines(&mut self, start: usize, end: usize) {
+        for (i, b) in self.bytes[start..end].iter().enumerate() {
+            if *b == b'\n' {
+                self.newline(start + i);
+            }
+        }
+    }
+
+    /// The first index from `i` on that is not XML whitespace.
+    fn skip_space(&mut self, mut i: usize) -> usize {
+        while let Some(&b) = self.bytes.get(i) {
+            if class(b) & SPACE == 0 {
+                break;
+            }
+            if b == b'\n' {
+                self.newline(i);
+            }
+            i += 1;
+        }
+        i
+    }
+
+    /// (line, column) of `offset`, which is on the current line.
+    fn position(&self, offset: usize) -> (u32, u32) {
+        let column = u32::try_from(offset.saturating_sub(self.line_start) + 1).unwrap_or(u32::MAX);
+        (self.line, column)
+    }
+
     fn run(&mut self, limits: &Limits, many: bool) -> Option<()> {
         let bytes = self.bytes;
         loop {
@@ -190,7 +229,11 @@ impl<'a> Parser<'a, '_> {
                 if c & TEXT_STOP != 0 {
                     break;
                 }
-                all_space &= c & SPACE != 0;
+                if c & SPACE == 0 {
+                    all_space = false;
+                } else if b == b'\n' {
+                    self.newline(i);
+                }
                 i += 1;
             }
             self.pos = i;
@@ -245,6 +288,7 @@ impl<'a> Parser<'a, '_> {
             return None;
         }
         let name = &self.src[start..i];
+        self.count_lines(start, i);
         self.pos = i + 1;
         let frame = self.frames.last_mut()?;
         let element = self.nodes.get_mut(frame.node)?;
@@ -279,6 +323,7 @@ impl<'a> Parser<'a, '_> {
         if i < start + 3 {
             return None;
         }
+        self.count_lines(start, i);
         self.pos = i + 1;
         Some(())
     }
@@ -295,31 +340,26 @@ impl<'a> Parser<'a, '_> {
         if self.frames.len() >= limits.max_depth || self.frames.len() >= MAX_NESTING {
             return None;
         }
+        // Before the attributes, which may span lines.
+        let (line, column) = self.position(tag_start);
         let name_start = tag_start + 1;
         let mut i = name_start;
-        let mut colon = None;
-        while let Some(&b) = bytes.get(i) {
-            if class(b) & NAME == 0 {
-                break;
-            }
-            if b == b':' && colon.is_none() {
-                colon = Some(i);
-            }
+        while bytes.get(i).is_some_and(|&b| class(b) & NAME != 0) {
             i += 1;
         }
         if i == name_start {
             return None;
         }
         let qname = &src[name_start..i];
+        // Prefixes are short: this finds the colon in a byte or two.
+        let colon = qname.bytes().position(|b| b == b':');
         let bindings_len = self.bindings.len();
         let mut attrs: Vec<(String, String)> = Vec::new();
         let mut keys: [&str; MAX_ATTRS] = [""; MAX_ATTRS];
         let mut key_count = 0;
         let empty = loop {
             let space_start = i;
-            while bytes.get(i).is_some_and(|&b| class(b) & SPACE != 0) {
-                i += 1;
-            }
+            i = self.skip_space(i);
             match bytes.get(i) {
                 Some(b'>') => {
                     i += 1;
@@ -341,16 +381,11 @@ impl<'a> Parser<'a, '_> {
                 return None;
             }
             let key = &src[key_start..i];
-            while bytes.get(i).is_some_and(|&b| class(b) & SPACE != 0) {
-                i += 1;
-            }
+            i = self.skip_space(i);
             if bytes.get(i) != Some(&b'=') {
                 return None;
             }
-            i += 1;
-            while bytes.get(i).is_some_and(|&b| class(b) & SPACE != 0) {
-                i += 1;
-            }
+            i = self.skip_space(i + 1);
             let quote = match bytes.get(i) {
                 Some(&q @ (b'"' | b'\'')) => q,
                 _ => return None,
@@ -367,10 +402,13 @@ impl<'a> Parser<'a, '_> {
                 i += 1;
             }
             let raw = &src[value_start..i];
-            i += 1;
             if seen & VALUE_SPECIAL != 0 {
                 return None;
             }
+            if seen & VALUE_NORMALISE != 0 {
+                self.count_lines(value_start, i);
+            }
+            i += 1;
             // Duplicates (declarations included) are quick-xml's error.
             if key_count == MAX_ATTRS || keys[..key_count].contains(&key) {
                 return None;
@@ -378,7 +416,7 @@ impl<'a> Parser<'a, '_> {
             keys[key_count] = key;
             key_count += 1;
             if let Some(prefix) = binding_prefix(key) {
-                self.declare(key, prefix, raw)?;
+                self.declare(key, prefix, raw, seen & VALUE_NORMALISE != 0)?;
                 continue;
             }
             let value = if seen & VALUE_NORMALISE == 0 {
@@ -395,17 +433,13 @@ impl<'a> Parser<'a, '_> {
             attrs.push((key.to_owned(), value));
         };
         let (prefix, local) = match colon {
-            Some(c) => (
-                Some(&src[name_start..c]),
-                &src[c + 1..name_start + qname.len()],
-            ),
+            Some(c) => (Some(&qname[..c]), &qname[c + 1..]),
             None => (None, qname),
         };
         if local.is_empty() {
             return None;
         }
         let ns = self.resolve(prefix)?;
-        let (line, column) = self.positions.at(tag_start);
         self.pos = i;
         let node = self.nodes.len();
         self.nodes.push(Element {
@@ -433,7 +467,14 @@ impl<'a> Parser<'a, '_> {
 
     /// Records `xmlns[:prefix]="raw"` under quick-xml's rules, or returns `None` where
     /// quick-xml reports an error.
-    fn declare(&mut self, key: &'a str, prefix: &'a str, raw: &'a str) -> Option<()> {
+    /// `special`: the value holds bytes namespace values are normalised for.
+    fn declare(
+        &mut self,
+        key: &'a str,
+        prefix: &'a str,
+        raw: &'a str,
+        special: bool,
+    ) -> Option<()> {
         if key.len() > "xmlns".len() {
             // `xmlns:p` (quick-xml treats `xmlns:` as the prefix `""`, which then acts as
             // the default namespace, and checks it like a named one).
@@ -449,6 +490,9 @@ impl<'a> Parser<'a, '_> {
         }
         let ns = if raw.is_empty() {
             BoundNs::Undeclared
+        } else if !special && raw != XMLNS_NS {
+            // What `ns_from_raw` gives for a value without references or whitespace.
+            BoundNs::Ns(Ns::from_uri(raw))
         } else {
             match ns_from_raw(raw) {
                 Ok(ns) => BoundNs::Ns(ns),
@@ -497,9 +541,7 @@ impl<'a> Parser<'a, '_> {
         }
         let name = &self.src[name_start..i];
         // quick-xml trims whitespace after the name.
-        while bytes.get(i).is_some_and(|&b| class(b) & SPACE != 0) {
-            i += 1;
-        }
+        i = self.skip_space(i);
         if bytes.get(i) != Some(&b'>') {
             return None;
         }
@@ -744,6 +786,10 @@ mod tests {
                 true,
             ),
             ("<a b=\"1\" b=\"2\"/>".into(), false),
+            (
+                "<a\n b=\"1\"\r\n\t>\n<c\n/><d x=\"1\n2\" y='\n'\n/> <e\n></e\n>\n<f/></a>".into(),
+                true,
+            ),
             ("<a b=\"<\"/>".into(), false),
             ("<a b=\"1\"c=\"2\"/>".into(), false),
             ("<a>x\r\ny\rz &amp; &#x1F600; &lt;</a>".into(), true),

@@ -162,6 +162,32 @@ pub struct RootFolder {
     pub items: Vec<Item>,
 }
 
+impl RootFolder {
+    /// Writes `m:RootFolder` with its attributes, and `write_items` writing the content of
+    /// `t:Items` (instead of [`RootFolder::items`], for a server writing items straight
+    /// from its store).
+    pub fn write_with(&self, w: &mut Writer, write_items: impl FnOnce(&mut Writer)) {
+        let off = self.indexed_paging_offset.map(|v| v.to_string());
+        let total = self.total_items_in_view.map(|v| v.to_string());
+        let last = self.includes_last_item_in_range.map(|v| v.to_string());
+        let mut attrs = Vec::with_capacity(3);
+        if let Some(v) = &off {
+            attrs.push(("IndexedPagingOffset", v.as_str()));
+        }
+        if let Some(v) = &total {
+            attrs.push(("TotalItemsInView", v.as_str()));
+        }
+        if let Some(v) = &last {
+            attrs.push(("IncludesLastItemInRange", v.as_str()));
+        }
+        w.start(&Ns::Messages, "RootFolder", &attrs);
+        w.start(&Ns::Types, "Items", &[]);
+        write_items(w);
+        w.end();
+        w.end();
+    }
+}
+
 /// The payload of a `FindItemResponseMessage`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FindItemResult {
@@ -191,22 +217,11 @@ impl Payload for FindItemResult {
 
     fn write(&self, w: &mut Writer) {
         if let Some(r) = &self.root_folder {
-            let off = r.indexed_paging_offset.map(|v| v.to_string());
-            let total = r.total_items_in_view.map(|v| v.to_string());
-            let last = r.includes_last_item_in_range.map(|v| v.to_string());
-            let mut attrs = Vec::new();
-            if let Some(v) = &off {
-                attrs.push(("IndexedPagingOffset", v.as_str()));
-            }
-            if let Some(v) = &total {
-                attrs.push(("TotalItemsInView", v.as_str()));
-            }
-            if let Some(v) = &last {
-                attrs.push(("IncludesLastItemInRange", v.as_str()));
-            }
-            w.start(&Ns::Messages, "RootFolder", &attrs);
-            Item::write_list(w, &Ns::Types, "Items", &r.items);
-            w.end();
+            r.write_with(w, |w| {
+                for item in &r.items {
+                    item.write(w);
+                }
+            });
         }
     }
 }

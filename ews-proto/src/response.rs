@@ -91,13 +91,29 @@ impl<T: Payload> Responses<T> {
 
     /// Writes the skeleton under another element name.
     pub fn write_named(&self, w: &mut Writer, element_name: &str) {
+        self.write_named_with(w, element_name, |_, payload, w| payload.write(w));
+    }
+
+    /// Writes `m:{Op}Response` with `write_payload(index, payload, writer)` writing each
+    /// message's payload instead of [`Payload::write`] (a server that writes parts of a
+    /// payload straight from its store). The `m:` and `t:` prefixes are in scope for it.
+    pub fn write_with(&self, w: &mut Writer, write_payload: impl FnMut(usize, &T, &mut Writer)) {
+        self.write_named_with(w, &Self::element_name(), write_payload);
+    }
+
+    fn write_named_with(
+        &self,
+        w: &mut Writer,
+        element_name: &str,
+        mut write_payload: impl FnMut(usize, &T, &mut Writer),
+    ) {
         let m = Ns::Messages;
         w.start_declaring(&m, element_name, &[], &[Ns::Types]);
         w.start(&m, "ResponseMessages", &[]);
         let tag = format!("{}ResponseMessage", T::OPERATION);
-        for msg in &self.messages {
+        for (i, msg) in self.messages.iter().enumerate() {
             msg.status.start(w, &tag);
-            msg.payload.write(w);
+            write_payload(i, &msg.payload, w);
             w.end();
         }
         w.end();

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, SecondsFormat};
 use serde::{Deserialize, Serialize};
 
-use crate::xml::{Element, Ns, ParseError, Writer};
+use crate::xml::{Element, Ns, ParseError, Writer, XmlText};
 
 /// An `xs:dateTime` as EWS sends it.
 ///
@@ -157,6 +157,21 @@ fn format_fast(n: &NaiveDateTime, offset: Option<i32>) -> Option<DigitBuf> {
         }
     }
     Some(b)
+}
+
+impl XmlText for EwsDateTime {
+    fn write_text(&self, w: &mut Writer) {
+        let fast = match self {
+            EwsDateTime::Zoned(t) => {
+                format_fast(&t.naive_local(), Some(t.offset().local_minus_utc()))
+            }
+            EwsDateTime::Floating(n) => format_fast(n, None),
+        };
+        match fast.as_ref().and_then(DigitBuf::as_str) {
+            Some(s) => w.word(s),
+            None => w.text_display(self),
+        }
+    }
 }
 
 impl fmt::Display for EwsDateTime {
@@ -362,14 +377,20 @@ macro_rules! str_enum {
                 f.write_str(self.as_str())
             }
         }
+
+        impl $crate::xml::XmlText for $name {
+            fn write_text(&self, w: &mut $crate::xml::Writer) {
+                w.word(self.as_str());
+            }
+        }
     };
 }
 pub(crate) use str_enum;
 
-/// Writes `<ns:name>value</ns:name>` for any `Some` displayable value.
-pub(crate) fn opt<T: fmt::Display>(w: &mut Writer, ns: &Ns, name: &str, value: &Option<T>) {
+/// Writes `<ns:name>value</ns:name>` for any `Some` value.
+pub(crate) fn opt<T: XmlText>(w: &mut Writer, ns: &Ns, name: &str, value: &Option<T>) {
     if let Some(v) = value {
-        w.leaf_display(ns, name, v);
+        w.leaf_value(ns, name, v);
     }
 }
 

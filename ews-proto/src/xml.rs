@@ -858,22 +858,46 @@ pub struct Writer {
     soap_prefix: &'static str,
     /// Open elements, innermost last.
     open: Vec<Open>,
+    /// The namespaces declared by open elements, outermost first; each [`Open`] remembers
+    /// how long this was before it, and its end truncates back.
+    declared: Vec<Ns>,
     /// Which of the four EWS namespaces are declared by an open element (bit per
     /// [`known_bit`]), so the common case needs no walk up the open elements.
     known_in_scope: u8,
+    /// The EWS namespaces a [`Writer::fragment_in_scope`] writer takes as declared.
+    assumed: u8,
     /// Whether the last start tag is still open (`<a` written without `>`).
     tag_open: bool,
     other_count: usize,
     other_prefixes: Vec<(String, String)>,
 }
 
-/// An open element: where its qualified name is in the output, and the namespaces declared
-/// on it (empty, so not allocated, for all but the few elements that declare).
+/// XML written by a [`Writer::fragment_in_scope`] writer, for [`Writer::append`]: complete
+/// elements, escaped, whose prefixes rely on declarations around where it is appended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fragment {
+    bytes: Vec<u8>,
+    assumed: u8,
+}
+
+impl Fragment {
+    /// The XML text.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// An open element: where its qualified name is in the output, and what to restore when it
+/// closes. Small and allocation-free: a response opens one per element.
 #[derive(Debug)]
 struct Open {
-    qname: std::ops::Range<usize>,
-    declared: Vec<Ns>,
-    /// `Writer::known_in_scope` before this element, restored when it closes.
+    /// Where the qualified name starts in the output.
+    qname_start: usize,
+    /// Its length in bytes.
+    qname_len: u32,
+    /// `Writer::declared.len()` before this element.
+    declared_before: u32,
+    /// `Writer::known_in_scope` before this element.
     known_before: u8,
 }
 
@@ -928,11 +952,57 @@ impl Writer {
             out: Vec::with_capacity(INITIAL_CAPACITY),
             soap_prefix,
             open: Vec::with_capacity(16),
+            declared: Vec::new(),
             known_in_scope: 0,
+            assumed: 0,
             tag_open: false,
             other_count: 0,
             other_prefixes: Vec::new(),
         }
+    }
+
+    /// A fragment writer for content that will be appended (see [`Writer::append`]) inside
+    /// an element where `in_scope` are already declared, so it does not declare them again.
+    ///
+    /// A server writes parts of an answer (a calendar view's items) before it writes the
+    /// envelope around them, straight from its store.
+    pub fn fragment_in_scope(in_scope: &[Ns]) -> Writer {
+        let mut w = Writer::fragment();
+        for ns in in_scope {
+            if let Some(bit) = known_bit(ns) {
+                w.known_in_scope |= bit;
+            }
+        }
+        w.assumed = w.known_in_scope;
+        w
+    }
+
+    /// Closes every open element of a [`Writer::fragment_in_scope`] writer and returns what
+    /// it wrote, for [`Writer::append`].
+    pub fn into_fragment(mut self) -> Fragment {
+        while !self.open.is_empty() {
+            self.end();
+        }
+        Fragment {
+            bytes: self.out,
+            assumed: self.assumed,
+        }
+    }
+
+    /// Appends a fragment as content of the current element. The namespaces the fragment
+    /// was written for must be in scope here (checked in debug builds): the bytes are
+    /// copied, not rewritten.
+    pub fn append(&mut self, fragment: &Fragment) {
+        debug_assert_eq!(
+            fragment.assumed & !self.known_in_scope,
+            0,
+            "a fragment appended outside the namespaces it assumed"
+        );
+        if fragment.bytes.is_empty() {
+            return;
+        }
+        self.close_tag();
+        self.out.extend_from_slice(&fragment.bytes);
     }
 
     /// The prefix for `ns`; borrowed for every namespace but the rare `Ns::Other`.
@@ -959,10 +1029,7 @@ impl Writer {
     fn in_scope(&self, ns: &Ns) -> bool {
         match known_bit(ns) {
             Some(bit) => self.known_in_scope & bit != 0,
-            None => {
-                matches!(ns, Ns::Other(uri) if uri == XML_NS)
-                    || self.open.iter().any(|o| o.declared.contains(ns))
-            }
+            None => matches!(ns, Ns::Other(uri) if uri == XML_NS) || self.declared.contains(ns),
         }
     }
 
@@ -977,19 +1044,58 @@ impl Writer {
     /// that is not yet in scope.
     pub fn start_declaring(&mut self, ns: &Ns, name: &str, attrs: &[(&str, &str)], declare: &[Ns]) {
         self.close_tag();
-        let prefix = self.prefix(ns);
-        self.out.push(b'<');
-        let qname_start = self.out.len();
-        if let Some(p) = &prefix {
-            self.out.extend_from_slice(p.as_bytes());
-            self.out.push(b':');
-        }
-        self.out.extend_from_slice(name.as_bytes());
-        let qname = qname_start..self.out.len();
         let known_before = self.known_in_scope;
-        let mut declared = Vec::new();
+        let declared_before = self.declared.len();
+        // Nearly every element: `m:`, `t:` or `e:` already declared by an ancestor and
+        // nothing new to declare; one copy of `<t:` and one of the name.
+        let lead: Option<&[u8]> = match ns {
+            Ns::Messages => Some(b"<m:"),
+            Ns::Types => Some(b"<t:"),
+            Ns::Errors => Some(b"<e:"),
+            _ => None,
+        };
+        let qname_start = self.out.len() + 1;
+        let qname_len = match lead {
+            Some(lead)
+                if declare.is_empty()
+                    && known_bit(ns).is_some_and(|bit| self.known_in_scope & bit != 0) =>
+            {
+                self.out.reserve(lead.len() + name.len());
+                self.out.extend_from_slice(lead);
+                self.out.extend_from_slice(name.as_bytes());
+                self.out.len() - qname_start
+            }
+            _ => {
+                let prefix = self.prefix(ns);
+                self.out.push(b'<');
+                if let Some(p) = &prefix {
+                    self.out.extend_from_slice(p.as_bytes());
+                    self.out.push(b':');
+                }
+                self.out.extend_from_slice(name.as_bytes());
+                let len = self.out.len() - qname_start;
+                self.declare(ns, declare, declared_before);
+                len
+            }
+        };
+        self.attributes(attrs);
+        self.tag_open = true;
+        self.open.push(Open {
+            qname_start,
+            qname_len: u32::try_from(qname_len).unwrap_or(u32::MAX),
+            declared_before: u32::try_from(declared_before).unwrap_or(u32::MAX),
+            known_before,
+        });
+    }
+
+    /// Writes ` xmlns:p="uri"` for `ns` and each of `declare` not yet in scope, and records
+    /// them as declared by the element being opened.
+    fn declare(&mut self, ns: &Ns, declare: &[Ns], declared_before: usize) {
         for d in std::iter::once(ns).chain(declare.iter()) {
-            if matches!(d, Ns::None) || self.in_scope(d) || declared.contains(d) {
+            if matches!(d, Ns::None)
+                || self.in_scope(d)
+                || self.declared[declared_before..].contains(d)
+            {
                 continue;
             }
             if let Some(p) = self.prefix(d) {
@@ -998,12 +1104,16 @@ impl Writer {
                 self.out.extend_from_slice(b"=\"");
                 escape_into(&mut self.out, d.uri(), true);
                 self.out.push(b'"');
-                declared.push(d.clone());
+                self.declared.push(d.clone());
                 if let Some(bit) = known_bit(d) {
                     self.known_in_scope |= bit;
                 }
             }
         }
+    }
+
+    /// Writes ` k="v"` for each attribute, values escaped.
+    fn attributes(&mut self, attrs: &[(&str, &str)]) {
         for (k, v) in attrs {
             self.out.push(b' ');
             self.out.extend_from_slice(k.as_bytes());
@@ -1011,12 +1121,6 @@ impl Writer {
             escape_into(&mut self.out, v, true);
             self.out.push(b'"');
         }
-        self.tag_open = true;
-        self.open.push(Open {
-            qname,
-            declared,
-            known_before,
-        });
     }
 
     /// Opens `ns:name` with attributes.
@@ -1038,16 +1142,49 @@ impl Writer {
         let _ = write!(EscapingText(self), "{value}");
     }
 
+    /// Writes a value's text through [`XmlText`]: dates, numbers, booleans and enums go
+    /// straight into the output instead of through `fmt` (every item of every view writes a
+    /// dozen of them).
+    pub fn text_value<T: XmlText + ?Sized>(&mut self, value: &T) {
+        value.write_text(self);
+    }
+
+    /// Writes `<ns:name>value</ns:name>` for an [`XmlText`] value.
+    pub fn leaf_value<T: XmlText + ?Sized>(&mut self, ns: &Ns, name: &str, value: &T) {
+        self.start(ns, name, &[]);
+        value.write_text(self);
+        self.end();
+    }
+
+    /// Appends an ASCII word that needs no escaping (`true`, an enum's wire name).
+    pub(crate) fn word(&mut self, word: &str) {
+        debug_assert!(!word.bytes().any(|b| ESCAPED[usize::from(b)] != 0));
+        self.close_tag();
+        self.out.extend_from_slice(word.as_bytes());
+    }
+
+    /// Appends ASCII digits and signs that never need escaping.
+    fn digits(&mut self, bytes: &[u8]) {
+        debug_assert!(bytes.iter().all(|b| b.is_ascii_digit() || *b == b'-'));
+        self.close_tag();
+        self.out.extend_from_slice(bytes);
+    }
+
     /// Closes the innermost open element (as `<x/>` if it got no content).
     pub fn end(&mut self) {
         if let Some(open) = self.open.pop() {
             self.known_in_scope = open.known_before;
+            self.declared
+                .truncate(usize::try_from(open.declared_before).unwrap_or(usize::MAX));
             if self.tag_open {
                 self.out.extend_from_slice(b"/>");
                 self.tag_open = false;
             } else {
+                let len = usize::try_from(open.qname_len).unwrap_or(0);
+                self.out.reserve(len + 3);
                 self.out.extend_from_slice(b"</");
-                self.out.extend_from_within(open.qname);
+                self.out
+                    .extend_from_within(open.qname_start..open.qname_start + len);
                 self.out.push(b'>');
             }
         }
@@ -1123,6 +1260,77 @@ impl Writer {
     }
 }
 
+/// A value with an XML text form the [`Writer`] can write directly (see
+/// [`Writer::leaf_value`]); the same text as its `Display` form, where it has one.
+pub trait XmlText {
+    /// Writes the text, escaped, into the writer's current element; an empty text leaves
+    /// the element empty (`<x/>`).
+    fn write_text(&self, w: &mut Writer);
+}
+
+impl XmlText for str {
+    fn write_text(&self, w: &mut Writer) {
+        if !self.is_empty() {
+            w.text(self);
+        }
+    }
+}
+
+impl XmlText for String {
+    fn write_text(&self, w: &mut Writer) {
+        self.as_str().write_text(w);
+    }
+}
+
+impl XmlText for bool {
+    fn write_text(&self, w: &mut Writer) {
+        w.word(if *self { "true" } else { "false" });
+    }
+}
+
+macro_rules! xml_text_unsigned {
+    ($($t:ty),*) => {$(
+        impl XmlText for $t {
+            fn write_text(&self, w: &mut Writer) {
+                let mut buf = [0_u8; 20];
+                let mut i = buf.len();
+                let mut n = *self;
+                loop {
+                    i -= 1;
+                    // `n % 10` is below 10, so the cast keeps it.
+                    buf[i] = b'0' + (n % 10) as u8;
+                    n /= 10;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                w.digits(&buf[i..]);
+            }
+        }
+    )*};
+}
+xml_text_unsigned!(u8, u16, u32, u64, usize);
+
+macro_rules! xml_text_signed {
+    ($($t:ty),*) => {$(
+        impl XmlText for $t {
+            fn write_text(&self, w: &mut Writer) {
+                if *self < 0 {
+                    w.digits(b"-");
+                }
+                self.unsigned_abs().write_text(w);
+            }
+        }
+    )*};
+}
+xml_text_signed!(i8, i16, i32, i64, isize);
+
+impl<T: XmlText + ?Sized> XmlText for &T {
+    fn write_text(&self, w: &mut Writer) {
+        (**self).write_text(w);
+    }
+}
+
 /// `fmt::Write` into a [`Writer`]'s current element, escaping as [`Writer::text`] does; the
 /// start tag is closed only when something is written, so an empty value gives `<x/>`.
 struct EscapingText<'a>(&'a mut Writer);
@@ -1189,6 +1397,34 @@ mod tests {
 
     fn p(s: &str) -> Result<Element, ParseError> {
         parse(s.as_bytes(), &Limits::default())
+    }
+
+    #[test]
+    fn an_appended_fragment_reads_as_if_written_in_place() {
+        let body = |w: &mut Writer| {
+            w.start(&Ns::Types, "Item", &[("Id", "a&b")]);
+            w.leaf_value(&Ns::Types, "Size", &406_u64);
+            w.leaf_value(&Ns::Types, "Delta", &-15_i32);
+            w.leaf_value(&Ns::Types, "Flag", &true);
+            w.leaf_value(&Ns::Types, "Empty", "");
+            w.end();
+        };
+        let mut direct = Writer::fragment();
+        direct.start_declaring(&Ns::Messages, "Root", &[], &[Ns::Types]);
+        body(&mut direct);
+        let mut fragment = Writer::fragment_in_scope(&[Ns::Messages, Ns::Types]);
+        body(&mut fragment);
+        let fragment = fragment.into_fragment();
+        assert!(!String::from_utf8_lossy(fragment.as_bytes()).contains("xmlns"));
+        let mut appended = Writer::fragment();
+        appended.start_declaring(&Ns::Messages, "Root", &[], &[Ns::Types]);
+        appended.append(&fragment);
+        let appended = appended.into_string();
+        assert_eq!(appended, direct.into_string());
+        assert!(
+            appended.contains(r#"<t:Item Id="a&amp;b"><t:Size>406</t:Size><t:Delta>-15</t:Delta><t:Flag>true</t:Flag><t:Empty/></t:Item>"#),
+            "{appended}"
+        );
     }
 
     #[test]

@@ -8,6 +8,10 @@
 //! `cargo bench -p mock-ews --bench calendar_view` (release build). Prints numbers only; the
 //! targets (ratio >= 0.5, p99 < 2 ms, <= 1 KiB per item, < 200 ms start) are judged by
 //! reading them, never asserted (shared, noisy machines).
+//!
+//! `cargo bench -p mock-ews --bench calendar_view -- --handler-only N` runs only the in-process
+//! handler loop N times, and `-- --load-only ews|static` only that route's load run, to put
+//! under `perf record` or `valgrind --tool=callgrind`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -138,10 +142,8 @@ fn http_post(path: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-#[tokio::main(flavor = "multi_thread")]
-async fn main() {
-    let t0 = "2026-03-23T06:00:00Z".parse().expect("t0");
-
+/// Start-up time with a 1,000-mailbox world, snapshot/restore, memory per stored item.
+async fn startup_and_memory(t0: chrono::DateTime<chrono::Utc>) {
     // Start-up with 1,000 mailboxes x 20 items.
     let yaml = world_yaml(1000, 20);
     let t = Instant::now();
@@ -182,15 +184,72 @@ async fn main() {
     }
     drop(world);
     drop(spec);
+}
 
-    // CalendarView vs a static route of equal size, same router.
+/// The measured request: a week's CalendarView of an impersonated mailbox.
+const VIEW: &str = r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><soap:Header><t:RequestServerVersion Version="Exchange2013_SP1"/><t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>user7@contoso.com</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation></soap:Header><soap:Body><m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="item:Subject"/><t:FieldURI FieldURI="calendar:Start"/><t:FieldURI FieldURI="calendar:End"/><t:FieldURI FieldURI="calendar:LegacyFreeBusyStatus"/><t:FieldURI FieldURI="calendar:CalendarItemType"/><t:FieldURI FieldURI="item:Sensitivity"/></t:AdditionalProperties></m:ItemShape><m:CalendarView StartDate="2026-03-23T00:00:00Z" EndDate="2026-03-30T00:00:00Z"/><m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem></soap:Body></soap:Envelope>"#;
+
+/// The 100-mailbox world the CalendarView is measured against.
+fn view_state(t0: chrono::DateTime<chrono::Utc>) -> Arc<AppState> {
     let spec = WorldSpec::from_yaml(&world_yaml(100, 20), "bench").expect("world");
     let world = World::from_spec(&spec, t0).expect("world");
-    let state = Arc::new(AppState::new(Arc::new(Store::new(
+    Arc::new(AppState::new(Arc::new(Store::new(
         world,
         Clock::frozen_at(t0),
-    ))));
-    let view = r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types"><soap:Header><t:RequestServerVersion Version="Exchange2013_SP1"/><t:ExchangeImpersonation><t:ConnectingSID><t:PrimarySmtpAddress>user7@contoso.com</t:PrimarySmtpAddress></t:ConnectingSID></t:ExchangeImpersonation></soap:Header><soap:Body><m:FindItem Traversal="Shallow"><m:ItemShape><t:BaseShape>IdOnly</t:BaseShape><t:AdditionalProperties><t:FieldURI FieldURI="item:Subject"/><t:FieldURI FieldURI="calendar:Start"/><t:FieldURI FieldURI="calendar:End"/><t:FieldURI FieldURI="calendar:LegacyFreeBusyStatus"/><t:FieldURI FieldURI="calendar:CalendarItemType"/><t:FieldURI FieldURI="item:Sensitivity"/></t:AdditionalProperties></m:ItemShape><m:CalendarView StartDate="2026-03-23T00:00:00Z" EndDate="2026-03-30T00:00:00Z"/><m:ParentFolderIds><t:DistinguishedFolderId Id="calendar"/></m:ParentFolderIds></m:FindItem></soap:Body></soap:Envelope>"#;
+    ))))
+}
+
+/// Calls the router in-process `n` times after `warm` unmeasured calls, one at a time; the
+/// time per call.
+async fn handler_loop(state: &Arc<AppState>, warm: u32, n: u32) -> Duration {
+    use tower::ServiceExt as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode("svc:pw");
+    let call = || {
+        axum::http::Request::post("/EWS/Exchange.asmx")
+            .header("Authorization", format!("Basic {auth}"))
+            .body(axum::body::Body::from(VIEW))
+            .expect("request")
+    };
+    let app = mock_ews::app(state.clone());
+    let mut t = Instant::now();
+    for i in 0..warm + n {
+        if i == warm {
+            t = Instant::now();
+        }
+        let r = app.clone().oneshot(call()).await.expect("call");
+        axum::body::to_bytes(r.into_body(), usize::MAX)
+            .await
+            .expect("body");
+    }
+    t.elapsed() / n.max(1)
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let t0 = "2026-03-23T06:00:00Z".parse().expect("t0");
+    let args: Vec<String> = std::env::args().collect();
+    let handler_only: Option<u32> = args.iter().position(|a| a == "--handler-only").map(|i| {
+        args.get(i + 1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(100_000)
+    });
+    if let Some(n) = handler_only {
+        let state = view_state(t0);
+        handler_loop(&state, 0, n).await;
+        return;
+    }
+    let load_only = args
+        .iter()
+        .position(|a| a == "--load-only")
+        .and_then(|i| args.get(i + 1).cloned());
+
+    if load_only.is_none() {
+        startup_and_memory(t0).await;
+    }
+
+    // CalendarView vs a static route of equal size, same router.
+    let state = view_state(t0);
+    let view = VIEW;
     // Size of the real answer, for the static route.
     let probe = mock_ews::app(state.clone());
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -214,34 +273,9 @@ async fn main() {
         out.len() - p - 4
     };
     // Handler time alone: the router called in-process, one request at a time.
-    {
-        use tower::ServiceExt as _;
-        let auth = base64::engine::general_purpose::STANDARD.encode("svc:pw");
-        let call = |body: &'static str| {
-            axum::http::Request::post("/EWS/Exchange.asmx")
-                .header("Authorization", format!("Basic {auth}"))
-                .body(axum::body::Body::from(body))
-                .expect("request")
-        };
-        let app = mock_ews::app(state.clone());
-        for _ in 0..200 {
-            let r = app.clone().oneshot(call(view)).await.expect("call");
-            axum::body::to_bytes(r.into_body(), usize::MAX)
-                .await
-                .expect("body");
-        }
-        let n = 2000;
-        let t = Instant::now();
-        for _ in 0..n {
-            let r = app.clone().oneshot(call(view)).await.expect("call");
-            axum::body::to_bytes(r.into_body(), usize::MAX)
-                .await
-                .expect("body");
-        }
-        println!(
-            "CalendarView handler in-process, sequential: {:.1?} per request",
-            t.elapsed() / n
-        );
+    if load_only.is_none() {
+        let per = handler_loop(&state, 200, 2000).await;
+        println!("CalendarView handler in-process, sequential: {per:.1?} per request");
     }
     let static_body = Arc::new(vec![b'x'; answer_len]);
     let router = mock_ews::app(state.clone()).route(
@@ -254,9 +288,20 @@ async fn main() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let h = tokio::spawn(async move { axum::serve(listener, router).await });
+    let static_req = b"GET /static HTTP/1.1\r\nHost: bench\r\n\r\n".to_vec();
+    if let Some(which) = load_only {
+        let req = if which == "static" {
+            static_req
+        } else {
+            http_post("/EWS/Exchange.asmx", view)
+        };
+        let (rps, p50, p99) = load(addr, req).await;
+        println!("{which}: {rps:.0} req/s, p50 {p50:.2?}, p99 {p99:.2?}");
+        h.abort();
+        return;
+    }
     // Warm up both routes.
     load(addr, http_post("/EWS/Exchange.asmx", view)).await;
-    let static_req = b"GET /static HTTP/1.1\r\nHost: bench\r\n\r\n".to_vec();
     load(addr, static_req.clone()).await;
     let (ews_rps, ews_p50, ews_p99) = load(addr, http_post("/EWS/Exchange.asmx", view)).await;
     let (st_rps, st_p50, st_p99) = load(addr, static_req).await;

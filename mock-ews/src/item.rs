@@ -127,38 +127,49 @@ impl CalendarItem {
     /// `Start < EndDate && End >= StartDate` (EWS.md §3.1), so an item ending exactly at the
     /// window start is included, one starting exactly at its end is not.
     pub fn view(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<ViewEntry<'_>> {
+        let mut out = Vec::new();
+        self.view_into(from, to, &mut out);
+        out
+    }
+
+    /// [`CalendarItem::view`], appending to `out` (a view over many items builds one list).
+    pub fn view_into<'a>(
+        &'a self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        out: &mut Vec<ViewEntry<'a>>,
+    ) {
         let overlaps = |s: DateTime<Utc>, e: DateTime<Utc>| s < to && e >= from;
         match self.series() {
             None => {
                 if overlaps(self.start, self.end) {
-                    vec![ViewEntry {
+                    out.push(ViewEntry {
                         item: self,
                         start: self.start,
                         end: self.end,
                         occurrence: None,
-                    }]
-                } else {
-                    Vec::new()
+                    });
                 }
             }
-            Some(series) => series
-                .instances(&self.exceptions(), from, to)
-                .into_iter()
-                .filter(|i| overlaps(i.start, i.end))
-                .map(|i| ViewEntry {
-                    item: self,
-                    start: i.start,
-                    end: i.end,
-                    occurrence: Some(OccurrenceInfo {
-                        index: i.index,
-                        original_start: i.original_start,
-                        exception: self
-                            .modified
-                            .iter()
-                            .find(|m| m.original_start == i.original_start),
+            Some(series) => out.extend(
+                series
+                    .instances(&self.exceptions(), from, to)
+                    .into_iter()
+                    .filter(|i| overlaps(i.start, i.end))
+                    .map(|i| ViewEntry {
+                        item: self,
+                        start: i.start,
+                        end: i.end,
+                        occurrence: Some(OccurrenceInfo {
+                            index: i.index,
+                            original_start: i.original_start,
+                            exception: self
+                                .modified
+                                .iter()
+                                .find(|m| m.original_start == i.original_start),
+                        }),
                     }),
-                })
-                .collect(),
+            ),
         }
     }
 

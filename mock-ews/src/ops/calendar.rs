@@ -14,7 +14,9 @@ use ews_proto::calendar::{
 use ews_proto::error::{MessageValue, MessageXml};
 use ews_proto::folder::{Folder, GetFolder, GetFolderResponse, GetFolderResult};
 use ews_proto::response::{Payload, ResponseMessage, Responses};
-use ews_proto::{FolderRef, Item, ItemId, ItemRef, ResponseCode, ResponseStatus};
+use ews_proto::{
+    FolderRef, Fragment, Item, ItemId, ItemRef, Ns, ResponseCode, ResponseStatus, Writer,
+};
 
 use crate::id::{self, FolderKind, IdTarget};
 use crate::item::CalendarItem;
@@ -49,8 +51,18 @@ pub(crate) fn status(e: &MsgError) -> ResponseStatus {
 
 /// Writes a typed response inside the envelope with `ServerVersionInfo`.
 pub(crate) fn respond<T: Payload>(ctx: &Ctx<'_>, r: &Responses<T>) -> Reply {
+    respond_with(ctx, r, |_, payload, w| payload.write(w))
+}
+
+/// [`respond`] with `write_payload` writing each message's payload (see
+/// `Responses::write_with`).
+fn respond_with<T: Payload>(
+    ctx: &Ctx<'_>,
+    r: &Responses<T>,
+    write_payload: impl FnMut(usize, &T, &mut Writer),
+) -> Reply {
     let mut w = open_response(ctx.server);
-    r.write(&mut w);
+    r.write_with(&mut w, write_payload);
     let outcome = r
         .messages
         .iter()
@@ -242,7 +254,7 @@ fn calendar_view(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     max: Option<u32>,
-) -> Result<FindItemResult, MsgError> {
+) -> Result<Found, MsgError> {
     if end < start {
         return Err(MsgError::new(
             "ErrorCalendarEndDateIsEarlierThanStartDate",
@@ -257,7 +269,11 @@ fn calendar_view(
         ));
     }
     let rd = shaped_reader(ctx, mb, &req.item_shape, true);
-    let mut entries: Vec<_> = mb.items.values().flat_map(|i| i.view(start, end)).collect();
+    let fields = wire::Fields::for_shape(&req.item_shape, true);
+    let mut entries = Vec::new();
+    for item in mb.items.values() {
+        item.view_into(start, end, &mut entries);
+    }
     entries.sort_by_key(|e| (e.start, e.end, e.item.key));
     let total = entries.len();
     let cut = max.map(|m| usize::try_from(m).unwrap_or(usize::MAX));
@@ -269,24 +285,52 @@ fn calendar_view(
         )
         .with_value("PolicyLimit", FIND_COUNT_LIMIT.to_string()));
     }
-    let items = entries[..shown]
-        .iter()
-        .map(|e| {
-            Item::Calendar(Box::new(wire::shape(
-                wire::entry_to_wire(mb, e, rd),
-                &req.item_shape,
-                true,
-            )))
-        })
-        .collect();
-    Ok(FindItemResult {
-        root_folder: Some(RootFolder {
-            indexed_paging_offset: None,
-            total_items_in_view: u32::try_from(total).ok(),
-            includes_last_item_in_range: Some(shown == total),
-            items,
-        }),
+    let entries = &entries[..shown];
+    // Common shapes are written straight from the store; the rest are built as wire items.
+    let (items, streamed) = if fields.streamable() {
+        let mut w = Writer::fragment_in_scope(&[Ns::Messages, Ns::Types]);
+        for e in entries {
+            wire::write_view_entry(&mut w, mb, e, rd, fields);
+        }
+        (Vec::new(), Some(w.into_fragment()))
+    } else {
+        let items = entries
+            .iter()
+            .map(|e| {
+                let mut item = Box::new(wire::entry_to_wire(mb, e, rd));
+                fields.retain(&mut item);
+                Item::Calendar(item)
+            })
+            .collect();
+        (items, None)
+    };
+    Ok(Found {
+        result: FindItemResult {
+            root_folder: Some(RootFolder {
+                indexed_paging_offset: None,
+                total_items_in_view: u32::try_from(total).ok(),
+                includes_last_item_in_range: Some(shown == total),
+                items,
+            }),
+        },
+        streamed,
     })
+}
+
+/// One folder's FindItem answer: the result, and the items already written when they were
+/// streamed from the store (then `result` holds none).
+struct Found {
+    result: FindItemResult,
+    streamed: Option<Fragment>,
+}
+
+impl From<FindItemResult> for Found {
+    fn from(result: FindItemResult) -> Found {
+        Found {
+            result,
+            streamed: None,
+        }
+    }
 }
 
 fn indexed_view(
@@ -298,6 +342,7 @@ fn indexed_view(
     max: Option<u32>,
 ) -> FindItemResult {
     let rd = shaped_reader(ctx, mb, &req.item_shape, true);
+    let fields = wire::Fields::for_shape(&req.item_shape, true);
     let mut items: Vec<&Arc<CalendarItem>> = mb.items.values().collect();
     items.sort_by_key(|i| (i.start, i.key));
     let total = items.len();
@@ -326,7 +371,9 @@ fn indexed_view(
                 };
                 wire::entry_to_wire(mb, &e, rd)
             };
-            Item::Calendar(Box::new(wire::shape(full, &req.item_shape, true)))
+            let mut item = Box::new(full);
+            fields.retain(&mut item);
+            Item::Calendar(item)
         })
         .collect();
     let next = if from_end { total - lo } else { hi };
@@ -342,6 +389,7 @@ fn indexed_view(
 
 pub(crate) fn find_item(ctx: &Ctx<'_>, req: &FindItem) -> Reply {
     let tz = ctx.request_zone();
+    let mut streamed = Vec::with_capacity(req.parent_folder_ids.len());
     let messages = req
         .parent_folder_ids
         .iter()
@@ -355,7 +403,7 @@ pub(crate) fn find_item(ctx: &Ctx<'_>, req: &FindItem) -> Reply {
                             "ErrorCalendarFolderIsInvalidForCalendarView",
                             "Cannot request CalendarView for the folder.",
                         )),
-                        _ => Ok(empty_root()),
+                        _ => Ok(empty_root().into()),
                     };
                 }
                 match &req.view {
@@ -380,17 +428,33 @@ pub(crate) fn find_item(ctx: &Ctx<'_>, req: &FindItem) -> Reply {
                         v.offset,
                         v.base_point.eq_ignore_ascii_case("End"),
                         v.max_entries_returned,
-                    )),
-                    None => Ok(indexed_view(ctx, req, &mb, 0, false, None)),
+                    )
+                    .into()),
+                    None => Ok(indexed_view(ctx, req, &mb, 0, false, None).into()),
                 }
             })();
             match result {
-                Ok(r) => ResponseMessage::success(r),
-                Err(e) => error_msg(&e),
+                Ok(found) => {
+                    streamed.push(found.streamed);
+                    ResponseMessage::success(found.result)
+                }
+                Err(e) => {
+                    streamed.push(None);
+                    error_msg(&e)
+                }
             }
         })
         .collect();
-    respond::<FindItemResult>(ctx, &FindItemResponse { messages })
+    let response = FindItemResponse { messages };
+    respond_with(ctx, &response, |i, result, w| {
+        match (
+            streamed.get(i).and_then(Option::as_ref),
+            &result.root_folder,
+        ) {
+            (Some(items), Some(root)) => root.write_with(w, |w| w.append(items)),
+            _ => result.write(w),
+        }
+    })
 }
 
 /// What an item reference names after resolution.

@@ -513,7 +513,12 @@ impl<'a> Parser<'a, '_> {
             Some(p) => p,
             None => "",
         };
-        match self.bindings.iter().rev().find(|b| b.prefix == wanted) {
+        // Prefixes are a few bytes: comparing them inline beats a `memcmp` call.
+        let same = |b: &&Binding<'_>| {
+            b.prefix.len() == wanted.len()
+                && b.prefix.bytes().zip(wanted.bytes()).all(|(x, y)| x == y)
+        };
+        match self.bindings.iter().rev().find(same) {
             Some(Binding {
                 ns: BoundNs::Ns(ns),
                 ..
@@ -534,19 +539,15 @@ impl<'a> Parser<'a, '_> {
     /// `</name>` at `self.pos`.
     fn end_tag(&mut self) -> Option<()> {
         let bytes = self.bytes;
+        let frame = self.frames.pop()?;
+        // The start tag's name exactly, optional whitespace (quick-xml trims it), `>`.
         let name_start = self.pos + 2;
-        let mut i = name_start;
-        while bytes.get(i).is_some_and(|&b| class(b) & NAME != 0) {
-            i += 1;
-        }
-        let name = &self.src[name_start..i];
-        // quick-xml trims whitespace after the name.
-        i = self.skip_space(i);
-        if bytes.get(i) != Some(&b'>') {
+        let name_end = name_start + frame.qname.len();
+        if bytes.get(name_start..name_end) != Some(frame.qname.as_bytes()) {
             return None;
         }
-        let frame = self.frames.pop()?;
-        if frame.qname != name {
+        let i = self.skip_space(name_end);
+        if bytes.get(i) != Some(&b'>') {
             return None;
         }
         self.pos = i + 1;
@@ -578,7 +579,12 @@ fn push_text(frame: &mut Frame<'_>, element: &mut Element, src: &str, chunk: &st
     if let Some((start, end)) = frame.ws.take() {
         element.text.push_str(&normalise_eols(&src[start..end]));
     }
-    element.text.push_str(&normalise_eols(chunk));
+    if element.text.is_empty() {
+        // Most text is one chunk: one exact allocation.
+        element.text = normalise_eols(chunk).into_owned();
+    } else {
+        element.text.push_str(&normalise_eols(chunk));
+    }
     Some(())
 }
 
@@ -703,52 +709,102 @@ mod tests {
         }
     }
 
+    /// xorshift64*: a deterministic stand-in for a fuzzer's randomness.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            let r = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d);
+            usize::try_from(r >> 33).unwrap() % n.max(1)
+        }
+    }
+
+    /// Bytes the reader treats specially.
+    const BYTES: &[u8] = b"<>&\"'/:= \r\n\t;#x!?\xC3\xA0";
+    /// Snippets that change structure, declarations or text.
+    const SNIPPETS: &[&str] = &[
+        "<!--c-->",
+        "<?pi x?>",
+        "&amp;",
+        "&#x41;",
+        "&#65;",
+        "&bogus;",
+        "\r\n  ",
+        " xmlns=\"\"",
+        " xmlns:t=\"\"",
+        " xmlns:t=\"urn:other\"",
+        " xmlns:q=\"urn:q\"",
+        " xmlns:q=\"urn:a&amp;\r\nb\"",
+        " q:a=\"1\"",
+        " a=\"1\"",
+        " a = '&lt;\tb\n'",
+        "<x/>",
+        "<q:x/>",
+        "</x>",
+        "<x>",
+        "\u{a0}",
+        "<![CDATA[x]]>",
+    ];
+
+    /// One random edit: replace a byte, insert a snippet, delete, duplicate or cut.
+    fn mutate(v: &mut Vec<u8>, rng: &mut Rng) {
+        let at = rng.below(v.len() + 1);
+        match rng.below(5) {
+            0 if at < v.len() => v[at] = BYTES[rng.below(BYTES.len())],
+            1 => {
+                let snippet = SNIPPETS[rng.below(SNIPPETS.len())].as_bytes();
+                v.splice(at..at, snippet.iter().copied());
+            }
+            2 => {
+                let end = (at + 1 + rng.below(16)).min(v.len());
+                v.drain(at.min(end)..end);
+            }
+            3 => {
+                let end = (at + 1 + rng.below(64)).min(v.len());
+                let copy = v[at.min(end)..end].to_vec();
+                let to = rng.below(v.len() + 1);
+                v.splice(to..to, copy);
+            }
+            _ => v.truncate(at),
+        }
+    }
+
     #[test]
     fn mutated_samples_agree_with_the_reference() {
-        // Deterministic stand-in for a fuzzer: bytes replaced by the ones the reader treats
-        // specially, snippets inserted, prefixes cut. Each variant is either declined or
-        // parsed exactly like the reference.
-        const BYTES: &[u8] = b"<>&\"'/:= \r\n\t;#x!?\xC3\xA0";
-        const SNIPPETS: &[&str] = &[
-            "<!--c-->",
-            "<?pi x?>",
-            "&amp;",
-            "&#x41;",
-            "&#65;",
-            "&bogus;",
-            "\r\n  ",
-            " xmlns=\"\"",
-            " xmlns:t=\"\"",
-            " xmlns:t=\"urn:other\"",
-            " xmlns:q=\"urn:q\"",
-            " q:a=\"1\"",
-            " a=\"1\"",
-            " a = '&lt;\tb'",
-            "<x/>",
-            "<q:x/>",
-            "</x>",
-            "\u{a0}",
-        ];
-        let mut accepted = 0;
-        let mut total = 0;
+        // Each variant is either declined or parsed exactly like the reference. Raise the
+        // rounds for a longer local run: EWS_PROTO_DIFF_ROUNDS=20000 cargo test --release.
+        let rounds: usize = std::env::var("EWS_PROTO_DIFF_ROUNDS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(40);
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let (mut accepted, mut total) = (0, 0);
         for (name, bytes) in samples() {
             let many = name.contains("getstreamingevents");
-            let step = (bytes.len() / 40).max(1);
-            for (k, at) in (0..bytes.len()).step_by(step).enumerate() {
-                let mut replaced = bytes.clone();
-                replaced[at] = BYTES[k % BYTES.len()];
-                let mut inserted = bytes.clone();
-                let snippet = SNIPPETS[k % SNIPPETS.len()].as_bytes();
-                inserted.splice(at..at, snippet.iter().copied());
-                for variant in [&replaced, &inserted, &bytes[..at].to_vec()] {
+            for input in [bytes.clone(), reshaped(&bytes)] {
+                for _ in 0..rounds {
+                    let mut variant = input.clone();
+                    // Mostly one edit (most edits make a document ill-formed), sometimes more.
+                    let edits = if rng.below(3) == 0 {
+                        2 + rng.below(3)
+                    } else {
+                        1
+                    };
+                    for _ in 0..edits {
+                        mutate(&mut variant, &mut rng);
+                    }
                     total += 1;
-                    accepted += usize::from(check(variant, many));
+                    accepted += usize::from(check(&variant, many));
+                    check(&variant, !many);
                 }
             }
         }
-        // Most variants stay well-formed somewhere the fast path reads; if it declined
-        // nearly everything this test would prove nothing.
-        assert!(accepted * 5 > total, "{accepted} of {total} accepted");
+        // If the fast path declined nearly everything this test would prove nothing.
+        assert!(accepted * 10 > total, "{accepted} of {total} accepted");
+        eprintln!("{accepted} of {total} variants took the fast path");
     }
 
     #[test]

@@ -95,10 +95,18 @@ impl DigitBuf {
 
     /// `value` zero-padded to `width` digits (its lowest `width` digits).
     fn digits(&mut self, value: u32, width: u32) {
-        for k in (0..width).rev() {
-            let digit = (value / 10_u32.pow(k)) % 10;
-            self.byte(b'0' + u8::try_from(digit).unwrap_or(0));
+        let width = usize::try_from(width).unwrap_or(0).min(10);
+        let end = self.len + width;
+        let Some(slots) = self.bytes.get_mut(self.len..end) else {
+            return;
+        };
+        let mut v = value;
+        for slot in slots.iter_mut().rev() {
+            // `v % 10` is below 10.
+            *slot = b'0' + (v % 10) as u8;
+            v /= 10;
         }
+        self.len = end;
     }
 
     fn as_str(&self) -> Option<&str> {

@@ -1151,9 +1151,54 @@ impl Writer {
 
     /// Writes `<ns:name>value</ns:name>` for an [`XmlText`] value.
     pub fn leaf_value<T: XmlText + ?Sized>(&mut self, ns: &Ns, name: &str, value: &T) {
-        self.start(ns, name, &[]);
-        value.write_text(self);
-        self.end();
+        match self.declared_lead(ns) {
+            Some(lead) => {
+                self.open_leaf(lead, name, &[]);
+                value.write_text(self);
+                self.close_leaf(lead, name);
+            }
+            None => {
+                self.start(ns, name, &[]);
+                value.write_text(self);
+                self.end();
+            }
+        }
+    }
+
+    /// `<m:`, `<t:` or `<e:` when that namespace is already declared here: a leaf element
+    /// in it can then be written without an entry on the open-element stack (most of a
+    /// response is such leaves).
+    fn declared_lead(&self, ns: &Ns) -> Option<&'static [u8]> {
+        let (lead, bit): (&'static [u8], u8) = match ns {
+            Ns::Messages => (b"<m:", 2),
+            Ns::Types => (b"<t:", 4),
+            Ns::Errors => (b"<e:", 8),
+            _ => return None,
+        };
+        (self.known_in_scope & bit != 0).then_some(lead)
+    }
+
+    /// Opens a leaf's start tag (`<t:name attrs`), left open so empty content gives `/>`.
+    fn open_leaf(&mut self, lead: &[u8], name: &str, attrs: &[(&str, &str)]) {
+        self.close_tag();
+        self.out.reserve(2 * (lead.len() + name.len()) + 3);
+        self.out.extend_from_slice(lead);
+        self.out.extend_from_slice(name.as_bytes());
+        self.attributes(attrs);
+        self.tag_open = true;
+    }
+
+    /// Closes a leaf opened by [`Writer::open_leaf`].
+    fn close_leaf(&mut self, lead: &[u8], name: &str) {
+        if self.tag_open {
+            self.out.extend_from_slice(b"/>");
+            self.tag_open = false;
+        } else {
+            self.out.extend_from_slice(b"</");
+            self.out.extend_from_slice(&lead[1..]);
+            self.out.extend_from_slice(name.as_bytes());
+            self.out.push(b'>');
+        }
     }
 
     /// Appends an ASCII word that needs no escaping (`true`, an enum's wire name).
@@ -1205,11 +1250,22 @@ impl Writer {
 
     /// Writes `<ns:name attrs>text</ns:name>`.
     pub fn leaf_with_attrs(&mut self, ns: &Ns, name: &str, attrs: &[(&str, &str)], text: &str) {
-        self.start(ns, name, attrs);
-        if !text.is_empty() {
-            self.text(text);
+        match self.declared_lead(ns) {
+            Some(lead) => {
+                self.open_leaf(lead, name, attrs);
+                if !text.is_empty() {
+                    self.text(text);
+                }
+                self.close_leaf(lead, name);
+            }
+            None => {
+                self.start(ns, name, attrs);
+                if !text.is_empty() {
+                    self.text(text);
+                }
+                self.end();
+            }
         }
-        self.end();
     }
 
     /// Writes `<ns:name>text</ns:name>` if `text` is `Some`.
@@ -1221,8 +1277,16 @@ impl Writer {
 
     /// Writes `<ns:name attrs/>`.
     pub fn empty(&mut self, ns: &Ns, name: &str, attrs: &[(&str, &str)]) {
-        self.start(ns, name, attrs);
-        self.end();
+        match self.declared_lead(ns) {
+            Some(lead) => {
+                self.open_leaf(lead, name, attrs);
+                self.close_leaf(lead, name);
+            }
+            None => {
+                self.start(ns, name, attrs);
+                self.end();
+            }
+        }
     }
 
     /// Writes a whole element tree (used for parts kept as data, such as `MessageXml`).

@@ -587,6 +587,23 @@ pub fn parse_many(bytes: &[u8], limits: &Limits) -> Result<Vec<Element>, ParseEr
     Ok(roots)
 }
 
+/// Parses with quick-xml's reference reader alone, never the fast path, returning what
+/// [`parse`] (`many == false`, one root) or [`parse_many`] return. For the differential fuzz
+/// target (`ews-proto/fuzz/fuzz_targets/parse_paths_agree.rs`); not for other use.
+#[doc(hidden)]
+pub fn parse_with_reference_reader(
+    bytes: &[u8],
+    limits: &Limits,
+    many: bool,
+) -> Result<Vec<Element>, ParseError> {
+    let bytes = checked_input(bytes, limits)?;
+    let roots = parse_roots_quick(bytes, limits, many)?;
+    if roots.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    Ok(roots)
+}
+
 /// The size check, then the input without a UTF-8 byte order mark (legal before the
 /// declaration).
 fn checked_input<'a>(bytes: &'a [u8], limits: &Limits) -> Result<&'a [u8], ParseError> {

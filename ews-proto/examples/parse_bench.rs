@@ -1,9 +1,11 @@
-//! Run with: cargo run --release -p ews-proto --example parse_bench -- [N] [view|pretty|samples]
+//! Run with: cargo run --release -p ews-proto --example parse_bench -- [N] [MODE]
 //!
 //! Prints the cost of `Envelope::parse` for the request mock-ews's CalendarView bench sends
 //! (`view`, the default), for the same request pretty-printed with CRLF line ends
 //! (`pretty`), and for a few of the real sample requests (`samples`), so the parser is not
-//! tuned for one shape only. N parses (default 20,000) per input.
+//! tuned for one shape only. N parses (default 20,000) per input. `view-reference` and
+//! `pretty-reference` read through quick-xml's reference reader alone (what every parse
+//! cost before the fast path), for comparison.
 //!
 //! Instruction counts are steadier than times on a shared machine:
 //!
@@ -17,7 +19,8 @@
 
 use std::time::Instant;
 
-use ews_proto::{Envelope, Limits};
+use ews_proto::xml::parse_with_reference_reader;
+use ews_proto::{Envelope, Limits, ParseError};
 
 /// The request of `mock-ews/benches/calendar_view.rs` (7-day, 20-item CalendarView with
 /// impersonation), byte for byte.
@@ -65,14 +68,29 @@ fn pretty(xml: &str) -> String {
     out
 }
 
+/// `Envelope::parse` without the fast path.
+fn parse_reference(input: &[u8], limits: &Limits) -> Result<Envelope, ParseError> {
+    let mut roots = parse_with_reference_reader(input, limits, false)?;
+    Envelope::from_element(roots.swap_remove(0))
+}
+
 fn run(label: &str, input: &[u8], n: u32) {
+    run_with(label, input, n, Envelope::parse);
+}
+
+fn run_with(
+    label: &str,
+    input: &[u8],
+    n: u32,
+    parse: fn(&[u8], &Limits) -> Result<Envelope, ParseError>,
+) {
     let limits = Limits::default();
-    if let Err(e) = Envelope::parse(input, &limits) {
+    if let Err(e) = parse(input, &limits) {
         panic!("{label} does not parse: {e}");
     }
     let start = Instant::now();
     for _ in 0..n {
-        let parsed = Envelope::parse(std::hint::black_box(input), &limits);
+        let parsed = parse(std::hint::black_box(input), &limits);
         std::hint::black_box(parsed.is_ok());
     }
     let per = start.elapsed().as_nanos() / u128::from(n.max(1));
@@ -104,7 +122,22 @@ fn main() {
                 run(name, &bytes, n);
             }
         }
+        "view-reference" => run_with(
+            "CalendarView request, reference reader",
+            VIEW.as_bytes(),
+            n,
+            parse_reference,
+        ),
+        "pretty-reference" => run_with(
+            "indented CRLF request, reference reader",
+            pretty(VIEW).as_bytes(),
+            n,
+            parse_reference,
+        ),
         "show-pretty" => print!("{}", pretty(VIEW)),
-        other => panic!("unknown mode `{other}` (view, pretty, samples, show-pretty)"),
+        other => panic!(
+            "unknown mode `{other}` (view, pretty, samples, view-reference, pretty-reference, \
+             show-pretty)"
+        ),
     }
 }

@@ -67,4 +67,4 @@ pub use item::{CalendarItem, FolderRef, Item, ItemId, ItemRef, Mailbox, Property
 pub use operation::{Message, MessageBody, Request, Response};
 pub use response::{Payload, ResponseMessage, Responses};
 pub use value::{EwsDate, EwsDateTime};
-pub use xml::{Element, Fragment, Limits, Ns, ParseError, Writer, XmlText, parse, parse_many};
+pub use xml::{Element, Limits, Ns, ParseError, Writer, XmlText, parse, parse_many};

@@ -39,6 +39,44 @@ impl<T> ResponseMessage<T> {
     }
 }
 
+/// Writes an `{Op}Response` message by message, for a server that writes each payload as it
+/// computes it (a calendar view's items straight from its store) instead of building the
+/// whole [`Responses`] first. The `m:` and `t:` prefixes are in scope inside messages.
+pub struct ResponsesWriter<'w> {
+    w: &'w mut Writer,
+    tag: String,
+}
+
+impl<'w> ResponsesWriter<'w> {
+    /// Opens `m:{operation}Response` and `m:ResponseMessages`.
+    pub fn open(w: &'w mut Writer, operation: &str) -> ResponsesWriter<'w> {
+        Self::open_named(w, &format!("{operation}Response"), operation)
+    }
+
+    fn open_named(w: &'w mut Writer, element_name: &str, operation: &str) -> ResponsesWriter<'w> {
+        let m = Ns::Messages;
+        w.start_declaring(&m, element_name, &[], &[Ns::Types]);
+        w.start(&m, "ResponseMessages", &[]);
+        ResponsesWriter {
+            w,
+            tag: format!("{operation}ResponseMessage"),
+        }
+    }
+
+    /// Writes one `{Op}ResponseMessage`: the status, then what `payload` writes.
+    pub fn message(&mut self, status: &ResponseStatus, payload: impl FnOnce(&mut Writer)) {
+        status.start(self.w, &self.tag);
+        payload(self.w);
+        self.w.end();
+    }
+
+    /// Closes `m:ResponseMessages` and the response element.
+    pub fn close(self) {
+        self.w.end();
+        self.w.end();
+    }
+}
+
 /// A whole `{Op}Response`: one message per input object, in request order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Responses<T> {
@@ -94,29 +132,16 @@ impl<T: Payload> Responses<T> {
         self.write_named_with(w, element_name, |_, payload, w| payload.write(w));
     }
 
-    /// Writes `m:{Op}Response` with `write_payload(index, payload, writer)` writing each
-    /// message's payload instead of [`Payload::write`] (a server that writes parts of a
-    /// payload straight from its store). The `m:` and `t:` prefixes are in scope for it.
-    pub fn write_with(&self, w: &mut Writer, write_payload: impl FnMut(usize, &T, &mut Writer)) {
-        self.write_named_with(w, &Self::element_name(), write_payload);
-    }
-
     fn write_named_with(
         &self,
         w: &mut Writer,
         element_name: &str,
         mut write_payload: impl FnMut(usize, &T, &mut Writer),
     ) {
-        let m = Ns::Messages;
-        w.start_declaring(&m, element_name, &[], &[Ns::Types]);
-        w.start(&m, "ResponseMessages", &[]);
-        let tag = format!("{}ResponseMessage", T::OPERATION);
+        let mut out = ResponsesWriter::open_named(w, element_name, T::OPERATION);
         for (i, msg) in self.messages.iter().enumerate() {
-            msg.status.start(w, &tag);
-            write_payload(i, &msg.payload, w);
-            w.end();
+            out.message(&msg.status, |w| write_payload(i, &msg.payload, w));
         }
-        w.end();
-        w.end();
+        out.close();
     }
 }

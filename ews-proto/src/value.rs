@@ -171,7 +171,14 @@ impl XmlText for EwsDateTime {
     fn write_text(&self, w: &mut Writer) {
         let fast = match self {
             EwsDateTime::Zoned(t) => {
-                format_fast(&t.naive_local(), Some(t.offset().local_minus_utc()))
+                let offset = t.offset().local_minus_utc();
+                // UTC (nearly every value a server writes) needs no offset arithmetic.
+                let local = if offset == 0 {
+                    t.naive_utc()
+                } else {
+                    t.naive_local()
+                };
+                format_fast(&local, Some(offset))
             }
             EwsDateTime::Floating(n) => format_fast(n, None),
         };
@@ -186,7 +193,14 @@ impl fmt::Display for EwsDateTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let fast = match self {
             EwsDateTime::Zoned(t) => {
-                format_fast(&t.naive_local(), Some(t.offset().local_minus_utc()))
+                let offset = t.offset().local_minus_utc();
+                // UTC (nearly every value a server writes) needs no offset arithmetic.
+                let local = if offset == 0 {
+                    t.naive_utc()
+                } else {
+                    t.naive_local()
+                };
+                format_fast(&local, Some(offset))
             }
             EwsDateTime::Floating(n) => format_fast(n, None),
         };

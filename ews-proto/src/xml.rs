@@ -881,27 +881,10 @@ pub struct Writer {
     /// Which of the four EWS namespaces are declared by an open element (bit per
     /// [`known_bit`]), so the common case needs no walk up the open elements.
     known_in_scope: u8,
-    /// The EWS namespaces a [`Writer::fragment_in_scope`] writer takes as declared.
-    assumed: u8,
     /// Whether the last start tag is still open (`<a` written without `>`).
     tag_open: bool,
     other_count: usize,
     other_prefixes: Vec<(String, String)>,
-}
-
-/// XML written by a [`Writer::fragment_in_scope`] writer, for [`Writer::append`]: complete
-/// elements, escaped, whose prefixes rely on declarations around where it is appended.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Fragment {
-    bytes: Vec<u8>,
-    assumed: u8,
-}
-
-impl Fragment {
-    /// The XML text.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
-    }
 }
 
 /// An open element: where its qualified name is in the output, and what to restore when it
@@ -971,55 +954,10 @@ impl Writer {
             open: Vec::with_capacity(16),
             declared: Vec::new(),
             known_in_scope: 0,
-            assumed: 0,
             tag_open: false,
             other_count: 0,
             other_prefixes: Vec::new(),
         }
-    }
-
-    /// A fragment writer for content that will be appended (see [`Writer::append`]) inside
-    /// an element where `in_scope` are already declared, so it does not declare them again.
-    ///
-    /// A server writes parts of an answer (a calendar view's items) before it writes the
-    /// envelope around them, straight from its store.
-    pub fn fragment_in_scope(in_scope: &[Ns]) -> Writer {
-        let mut w = Writer::fragment();
-        for ns in in_scope {
-            if let Some(bit) = known_bit(ns) {
-                w.known_in_scope |= bit;
-            }
-        }
-        w.assumed = w.known_in_scope;
-        w
-    }
-
-    /// Closes every open element of a [`Writer::fragment_in_scope`] writer and returns what
-    /// it wrote, for [`Writer::append`].
-    pub fn into_fragment(mut self) -> Fragment {
-        while !self.open.is_empty() {
-            self.end();
-        }
-        Fragment {
-            bytes: self.out,
-            assumed: self.assumed,
-        }
-    }
-
-    /// Appends a fragment as content of the current element. The namespaces the fragment
-    /// was written for must be in scope here (checked in debug builds): the bytes are
-    /// copied, not rewritten.
-    pub fn append(&mut self, fragment: &Fragment) {
-        debug_assert_eq!(
-            fragment.assumed & !self.known_in_scope,
-            0,
-            "a fragment appended outside the namespaces it assumed"
-        );
-        if fragment.bytes.is_empty() {
-            return;
-        }
-        self.close_tag();
-        self.out.extend_from_slice(&fragment.bytes);
     }
 
     /// The prefix for `ns`; borrowed for every namespace but the rare `Ns::Other`.
@@ -1481,30 +1419,29 @@ mod tests {
     }
 
     #[test]
-    fn an_appended_fragment_reads_as_if_written_in_place() {
-        let body = |w: &mut Writer| {
-            w.start(&Ns::Types, "Item", &[("Id", "a&b")]);
-            w.leaf_value(&Ns::Types, "Size", &406_u64);
-            w.leaf_value(&Ns::Types, "Delta", &-15_i32);
-            w.leaf_value(&Ns::Types, "Flag", &true);
-            w.leaf_value(&Ns::Types, "Empty", "");
-            w.end();
-        };
-        let mut direct = Writer::fragment();
-        direct.start_declaring(&Ns::Messages, "Root", &[], &[Ns::Types]);
-        body(&mut direct);
-        let mut fragment = Writer::fragment_in_scope(&[Ns::Messages, Ns::Types]);
-        body(&mut fragment);
-        let fragment = fragment.into_fragment();
-        assert!(!String::from_utf8_lossy(fragment.as_bytes()).contains("xmlns"));
-        let mut appended = Writer::fragment();
-        appended.start_declaring(&Ns::Messages, "Root", &[], &[Ns::Types]);
-        appended.append(&fragment);
-        let appended = appended.into_string();
-        assert_eq!(appended, direct.into_string());
-        assert!(
-            appended.contains(r#"<t:Item Id="a&amp;b"><t:Size>406</t:Size><t:Delta>-15</t:Delta><t:Flag>true</t:Flag><t:Empty/></t:Item>"#),
-            "{appended}"
+    fn values_and_leaves_write_as_exchange_does() {
+        let mut w = Writer::fragment();
+        w.start_declaring(&Ns::Messages, "Root", &[], &[Ns::Types]);
+        w.start(&Ns::Types, "Item", &[("Id", "a&b")]);
+        w.leaf_value(&Ns::Types, "Size", &406_u64);
+        w.leaf_value(&Ns::Types, "Delta", &-15_i32);
+        w.leaf_value(&Ns::Types, "Flag", &true);
+        w.leaf_value(&Ns::Types, "Empty", "");
+        w.leaf(&Ns::Types, "Text", "x<y");
+        w.empty(&Ns::Types, "Ref", &[("Id", "\"q\"")]);
+        w.end();
+        // A leaf in a namespace not yet declared declares it.
+        w.leaf_value(&Ns::Errors, "Code", &7_u8);
+        let text = w.into_string();
+        assert_eq!(
+            text,
+            concat!(
+                r#"<m:Root xmlns:m="http://schemas.microsoft.com/exchange/services/2006/messages" "#,
+                r#"xmlns:t="http://schemas.microsoft.com/exchange/services/2006/types">"#,
+                r#"<t:Item Id="a&amp;b"><t:Size>406</t:Size><t:Delta>-15</t:Delta>"#,
+                r#"<t:Flag>true</t:Flag><t:Empty/><t:Text>x&lt;y</t:Text><t:Ref Id="&quot;q&quot;"/></t:Item>"#,
+                r#"<e:Code xmlns:e="http://schemas.microsoft.com/exchange/services/2006/errors">7</e:Code></m:Root>"#
+            )
         );
     }
 

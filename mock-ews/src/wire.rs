@@ -1206,16 +1206,21 @@ accounts:"#,
                             owner,
                             want: Want::for_shape(sh, true),
                         };
+                        let writer = || {
+                            let mut w = Writer::fragment();
+                            w.start_declaring(&Ns::Messages, "Items", &[], &[Ns::Types]);
+                            w
+                        };
                         for e in &entries {
-                            let mut streamed = Writer::fragment_in_scope(&[Ns::Types]);
+                            let mut streamed = writer();
                             write_view_entry(&mut streamed, mb, e, reader, fields);
-                            let mut built = Writer::fragment_in_scope(&[Ns::Types]);
+                            let mut built = writer();
                             let mut wire = entry_to_wire(mb, e, reader);
                             fields.retain(&mut wire);
                             wire.write(&mut built);
                             assert_eq!(
-                                String::from_utf8_lossy(streamed.into_fragment().as_bytes()),
-                                String::from_utf8_lossy(built.into_fragment().as_bytes()),
+                                streamed.into_string(),
+                                built.into_string(),
                                 "{} in {} ({server:?}, owner {owner}), shape {sh:?}",
                                 e.subject(),
                                 mb.smtp,

@@ -455,11 +455,13 @@ impl World {
 
     /// The rights a caller acting as `acting_as` (itself when `None`) has on `target`.
     pub fn right(&self, who: &Principal, acting_as: Option<&str>, target: &str) -> DelegateRight {
-        let target = target.trim().to_ascii_lowercase();
-        let me = acting_as.map(str::to_owned).or_else(|| who.mailbox.clone());
-        if me.as_deref() == Some(target.as_str()) {
+        let target = target.trim();
+        // Checked on every request: compare without building lower-case copies.
+        let me = acting_as.or(who.mailbox.as_deref());
+        if me.is_some_and(|me| me.eq_ignore_ascii_case(target)) {
             return DelegateRight::Owner;
         }
+        let target = target.to_ascii_lowercase();
         if acting_as.is_some() {
             // Acting as another mailbox, the caller has that mailbox's rights, which the mock
             // models as free/busy only (the org default for other users).

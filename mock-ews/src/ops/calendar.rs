@@ -8,15 +8,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use ews_proto::calendar::{
-    FindItem, FindItemResponse, FindItemResult, GetItem, GetItemResponse, GetItemResult, ItemView,
-    ItemsResult, RootFolder,
+    FindItem, FindItemResult, GetItem, GetItemResponse, GetItemResult, ItemView, ItemsResult,
+    RootFolder,
 };
 use ews_proto::error::{MessageValue, MessageXml};
 use ews_proto::folder::{Folder, GetFolder, GetFolderResponse, GetFolderResult};
+use ews_proto::response::ResponsesWriter;
 use ews_proto::response::{Payload, ResponseMessage, Responses};
-use ews_proto::{
-    FolderRef, Fragment, Item, ItemId, ItemRef, Ns, ResponseCode, ResponseStatus, Writer,
-};
+use ews_proto::{FolderRef, Item, ItemId, ItemRef, ResponseCode, ResponseStatus};
 
 use crate::id::{self, FolderKind, IdTarget};
 use crate::item::CalendarItem;
@@ -51,18 +50,8 @@ pub(crate) fn status(e: &MsgError) -> ResponseStatus {
 
 /// Writes a typed response inside the envelope with `ServerVersionInfo`.
 pub(crate) fn respond<T: Payload>(ctx: &Ctx<'_>, r: &Responses<T>) -> Reply {
-    respond_with(ctx, r, |_, payload, w| payload.write(w))
-}
-
-/// [`respond`] with `write_payload` writing each message's payload (see
-/// `Responses::write_with`).
-fn respond_with<T: Payload>(
-    ctx: &Ctx<'_>,
-    r: &Responses<T>,
-    write_payload: impl FnMut(usize, &T, &mut Writer),
-) -> Reply {
     let mut w = open_response(ctx.server);
-    r.write_with(&mut w, write_payload);
+    r.write(&mut w);
     let outcome = r
         .messages
         .iter()
@@ -254,7 +243,8 @@ fn calendar_view(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     max: Option<u32>,
-) -> Result<Found, MsgError> {
+    out: &mut ResponsesWriter<'_>,
+) -> Result<(), MsgError> {
     if end < start {
         return Err(MsgError::new(
             "ErrorCalendarEndDateIsEarlierThanStartDate",
@@ -286,13 +276,22 @@ fn calendar_view(
         .with_value("PolicyLimit", FIND_COUNT_LIMIT.to_string()));
     }
     let entries = &entries[..shown];
-    // Common shapes are written straight from the store; the rest are built as wire items.
-    let (items, streamed) = if fields.streamable() {
-        let mut w = Writer::fragment_in_scope(&[Ns::Messages, Ns::Types]);
-        for e in entries {
-            wire::write_view_entry(&mut w, mb, e, rd, fields);
-        }
-        (Vec::new(), Some(w.into_fragment()))
+    let root = RootFolder {
+        indexed_paging_offset: None,
+        total_items_in_view: u32::try_from(total).ok(),
+        includes_last_item_in_range: Some(shown == total),
+        items: Vec::new(),
+    };
+    // Common shapes are written straight from the store as the message is written; the
+    // rest are built as wire items.
+    if fields.streamable() {
+        out.message(&ResponseStatus::success(), |w| {
+            root.write_with(w, |w| {
+                for e in entries {
+                    wire::write_view_entry(w, mb, e, rd, fields);
+                }
+            });
+        });
     } else {
         let items = entries
             .iter()
@@ -302,35 +301,12 @@ fn calendar_view(
                 Item::Calendar(item)
             })
             .collect();
-        (items, None)
-    };
-    Ok(Found {
-        result: FindItemResult {
-            root_folder: Some(RootFolder {
-                indexed_paging_offset: None,
-                total_items_in_view: u32::try_from(total).ok(),
-                includes_last_item_in_range: Some(shown == total),
-                items,
-            }),
-        },
-        streamed,
-    })
-}
-
-/// One folder's FindItem answer: the result, and the items already written when they were
-/// streamed from the store (then `result` holds none).
-struct Found {
-    result: FindItemResult,
-    streamed: Option<Fragment>,
-}
-
-impl From<FindItemResult> for Found {
-    fn from(result: FindItemResult) -> Found {
-        Found {
-            result,
-            streamed: None,
-        }
+        let result = FindItemResult {
+            root_folder: Some(RootFolder { items, ..root }),
+        };
+        out.message(&ResponseStatus::success(), |w| result.write(w));
     }
+    Ok(())
 }
 
 fn indexed_view(
@@ -388,73 +364,78 @@ fn indexed_view(
 }
 
 pub(crate) fn find_item(ctx: &Ctx<'_>, req: &FindItem) -> Reply {
-    let tz = ctx.request_zone();
-    let mut streamed = Vec::with_capacity(req.parent_folder_ids.len());
-    let messages = req
-        .parent_folder_ids
-        .iter()
-        .map(|f| {
-            let result = (|| {
-                let (mb, kind) = resolve_folder(ctx, f)?;
-                require(ctx, &mb, DelegateRight::Reviewer)?;
-                if kind != FolderKind::Calendar {
-                    return match &req.view {
-                        Some(ItemView::Calendar(_)) => Err(MsgError::new(
-                            "ErrorCalendarFolderIsInvalidForCalendarView",
-                            "Cannot request CalendarView for the folder.",
-                        )),
-                        _ => Ok(empty_root().into()),
-                    };
-                }
-                match &req.view {
-                    Some(ItemView::Calendar(v)) => {
-                        let bad = |what: &str| {
-                            MsgError::new(
-                                "ErrorInvalidRequest",
-                                format!("The request is invalid: {what} is not a valid date-time."),
-                            )
-                        };
-                        let start = v
-                            .start_date
-                            .instant_in(&tz)
-                            .ok_or_else(|| bad("StartDate"))?;
-                        let end = v.end_date.instant_in(&tz).ok_or_else(|| bad("EndDate"))?;
-                        calendar_view(ctx, req, &mb, start, end, v.max_entries_returned)
-                    }
-                    Some(ItemView::IndexedPage(v)) => Ok(indexed_view(
-                        ctx,
-                        req,
-                        &mb,
-                        v.offset,
-                        v.base_point.eq_ignore_ascii_case("End"),
-                        v.max_entries_returned,
-                    )
-                    .into()),
-                    None => Ok(indexed_view(ctx, req, &mb, 0, false, None).into()),
-                }
-            })();
-            match result {
-                Ok(found) => {
-                    streamed.push(found.streamed);
-                    ResponseMessage::success(found.result)
-                }
-                Err(e) => {
-                    streamed.push(None);
-                    error_msg(&e)
-                }
+    let mut w = open_response(ctx.server);
+    let mut out = ResponsesWriter::open(&mut w, "FindItem");
+    let mut outcome = Outcome::Success;
+    for f in &req.parent_folder_ids {
+        // A folder's message is written once it is known to succeed (its items straight
+        // from the store); an error writes the error message instead.
+        if let Err(e) = find_in_folder(ctx, req, f, &mut out) {
+            let s = status(&e);
+            if let (Outcome::Success, Some(code)) = (&outcome, &s.code) {
+                outcome = Outcome::Error {
+                    code: code.as_str().to_owned(),
+                };
             }
-        })
-        .collect();
-    let response = FindItemResponse { messages };
-    respond_with(ctx, &response, |i, result, w| {
-        match (
-            streamed.get(i).and_then(Option::as_ref),
-            &result.root_folder,
-        ) {
-            (Some(items), Some(root)) => root.write_with(w, |w| w.append(items)),
-            _ => result.write(w),
+            out.message(&s, |_| {});
         }
-    })
+    }
+    out.close();
+    Reply::Body {
+        bytes: w.into_bytes(),
+        outcome,
+    }
+}
+
+/// FindItem in one folder: writes the success message, or returns the error before
+/// writing anything.
+fn find_in_folder(
+    ctx: &Ctx<'_>,
+    req: &FindItem,
+    f: &FolderRef,
+    out: &mut ResponsesWriter<'_>,
+) -> Result<(), MsgError> {
+    let (mb, kind) = resolve_folder(ctx, f)?;
+    require(ctx, &mb, DelegateRight::Reviewer)?;
+    if kind != FolderKind::Calendar {
+        if let Some(ItemView::Calendar(_)) = &req.view {
+            return Err(MsgError::new(
+                "ErrorCalendarFolderIsInvalidForCalendarView",
+                "Cannot request CalendarView for the folder.",
+            ));
+        }
+        let result = empty_root();
+        out.message(&ResponseStatus::success(), |w| result.write(w));
+        return Ok(());
+    }
+    let result = match &req.view {
+        Some(ItemView::Calendar(v)) => {
+            let tz = ctx.request_zone();
+            let bad = |what: &str| {
+                MsgError::new(
+                    "ErrorInvalidRequest",
+                    format!("The request is invalid: {what} is not a valid date-time."),
+                )
+            };
+            let start = v
+                .start_date
+                .instant_in(&tz)
+                .ok_or_else(|| bad("StartDate"))?;
+            let end = v.end_date.instant_in(&tz).ok_or_else(|| bad("EndDate"))?;
+            return calendar_view(ctx, req, &mb, start, end, v.max_entries_returned, out);
+        }
+        Some(ItemView::IndexedPage(v)) => indexed_view(
+            ctx,
+            req,
+            &mb,
+            v.offset,
+            v.base_point.eq_ignore_ascii_case("End"),
+            v.max_entries_returned,
+        ),
+        None => indexed_view(ctx, req, &mb, 0, false, None),
+    };
+    out.message(&ResponseStatus::success(), |w| result.write(w));
+    Ok(())
 }
 
 /// What an item reference names after resolution.

@@ -182,8 +182,9 @@ impl XmlText for EwsDateTime {
             }
             EwsDateTime::Floating(n) => format_fast(n, None),
         };
-        match fast.as_ref().and_then(DigitBuf::as_str) {
-            Some(s) => w.word(s),
+        match fast.as_ref().and_then(|b| b.bytes.get(..b.len)) {
+            // Digits and `-:T.Z+`: ASCII that needs no escaping, no UTF-8 check needed.
+            Some(text) => w.ascii(text),
             None => w.text_display(self),
         }
     }

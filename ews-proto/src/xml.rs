@@ -988,6 +988,8 @@ impl Writer {
         }
     }
 
+    // Inlined so a literal name's length is known and its copy needs no memcpy call.
+    #[inline(always)]
     fn close_tag(&mut self) {
         if self.tag_open {
             self.out.push(b'>');
@@ -1068,6 +1070,7 @@ impl Writer {
     }
 
     /// Writes ` k="v"` for each attribute, values escaped.
+    #[inline(always)]
     fn attributes(&mut self, attrs: &[(&str, &str)]) {
         for (k, v) in attrs {
             self.out.push(b' ');
@@ -1105,6 +1108,8 @@ impl Writer {
     }
 
     /// Writes `<ns:name>value</ns:name>` for an [`XmlText`] value.
+    // Inlined so a literal name's length is known and its copy needs no memcpy call.
+    #[inline(always)]
     pub fn leaf_value<T: XmlText + ?Sized>(&mut self, ns: &Ns, name: &str, value: &T) {
         match self.declared_lead(ns) {
             Some(lead) => {
@@ -1123,6 +1128,8 @@ impl Writer {
     /// `<m:`, `<t:` or `<e:` when that namespace is already declared here: a leaf element
     /// in it can then be written without an entry on the open-element stack (most of a
     /// response is such leaves).
+    // Inlined so a literal name's length is known and its copy needs no memcpy call.
+    #[inline(always)]
     fn declared_lead(&self, ns: &Ns) -> Option<&'static [u8]> {
         let (lead, bit): (&'static [u8], u8) = match ns {
             Ns::Messages => (b"<m:", 2),
@@ -1134,6 +1141,8 @@ impl Writer {
     }
 
     /// Opens a leaf's start tag (`<t:name attrs`), left open so empty content gives `/>`.
+    // Inlined so a literal name's length is known and its copy needs no memcpy call.
+    #[inline(always)]
     fn open_leaf(&mut self, lead: &[u8], name: &str, attrs: &[(&str, &str)]) {
         self.close_tag();
         self.out.reserve(2 * (lead.len() + name.len()) + 3);
@@ -1144,6 +1153,8 @@ impl Writer {
     }
 
     /// Closes a leaf opened by [`Writer::open_leaf`].
+    // Inlined so a literal name's length is known and its copy needs no memcpy call.
+    #[inline(always)]
     fn close_leaf(&mut self, lead: &[u8], name: &str) {
         if self.tag_open {
             self.out.extend_from_slice(b"/>");
@@ -1157,10 +1168,21 @@ impl Writer {
     }
 
     /// Appends an ASCII word that needs no escaping (`true`, an enum's wire name).
+    #[inline(always)]
     pub(crate) fn word(&mut self, word: &str) {
         debug_assert!(!word.bytes().any(|b| ESCAPED[usize::from(b)] != 0));
         self.close_tag();
         self.out.extend_from_slice(word.as_bytes());
+    }
+
+    /// Appends ASCII text that needs no escaping (a formatted date-time).
+    pub(crate) fn ascii(&mut self, text: &[u8]) {
+        debug_assert!(
+            text.iter()
+                .all(|b| b.is_ascii() && ESCAPED[usize::from(*b)] == 0)
+        );
+        self.close_tag();
+        self.out.extend_from_slice(text);
     }
 
     /// Appends ASCII digits and signs that never need escaping.
@@ -1191,6 +1213,8 @@ impl Writer {
     }
 
     /// Writes `<ns:name>text</ns:name>`.
+    // Inlined so a literal name's length is known and its copy needs no memcpy call.
+    #[inline(always)]
     pub fn leaf(&mut self, ns: &Ns, name: &str, text: &str) {
         self.leaf_with_attrs(ns, name, &[], text);
     }
@@ -1204,6 +1228,8 @@ impl Writer {
     }
 
     /// Writes `<ns:name attrs>text</ns:name>`.
+    // Inlined so a literal name's length is known and its copy needs no memcpy call.
+    #[inline(always)]
     pub fn leaf_with_attrs(&mut self, ns: &Ns, name: &str, attrs: &[(&str, &str)], text: &str) {
         match self.declared_lead(ns) {
             Some(lead) => {
@@ -1231,6 +1257,8 @@ impl Writer {
     }
 
     /// Writes `<ns:name attrs/>`.
+    // Inlined so a literal name's length is known and its copy needs no memcpy call.
+    #[inline(always)]
     pub fn empty(&mut self, ns: &Ns, name: &str, attrs: &[(&str, &str)]) {
         match self.declared_lead(ns) {
             Some(lead) => {

@@ -7,7 +7,7 @@
 use calendar_core::{
     DayOfWeekIndex, FreeBusyStatus, Pattern, Range, Recurrence, RelativeDay, Weekday,
 };
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use ews_proto::calendar::ItemUpdate;
 use ews_proto::item::{
     Attendee, BaseShape, Body, CalendarItemType, LegacyFreeBusyStatus, ResponseType,
@@ -39,7 +39,13 @@ pub(crate) struct Reader {
 /// Whole seconds, as Exchange writes item times (exchangelib rejects `.000Z` fractions on
 /// some fields).
 fn dt(t: DateTime<Utc>) -> EwsDateTime {
-    EwsDateTime::utc(t.with_nanosecond(0).unwrap_or(t))
+    // Stored times are nearly always whole seconds; `with_nanosecond` would round-trip through
+    // local time (offset arithmetic) for every date of every item written.
+    if t.timestamp_subsec_nanos() == 0 {
+        EwsDateTime::utc(t)
+    } else {
+        EwsDateTime::utc(DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t))
+    }
 }
 
 pub(crate) fn status_to_wire(s: FreeBusyStatus, server: ServerVersion) -> LegacyFreeBusyStatus {

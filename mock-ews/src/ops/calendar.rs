@@ -260,7 +260,8 @@ fn calendar_view(
     }
     let rd = shaped_reader(ctx, mb, &req.item_shape, true);
     let fields = wire::Fields::for_shape(&req.item_shape, true);
-    let mut entries = Vec::new();
+    // Usually about one entry per item (series add some, out-of-range items none).
+    let mut entries = Vec::with_capacity(mb.items.len() + 8);
     for item in mb.items.values() {
         item.view_into(start, end, &mut entries);
     }

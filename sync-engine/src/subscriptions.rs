@@ -67,6 +67,30 @@ pub(crate) fn loss_back_off(quick_losses: u32) -> Duration {
     }
 }
 
+/// A streaming connection that the server ends normally (`ConnectionStatus` `Closed`) sooner
+/// than this after it opened, on the engine's clock, counts as a quick end. Exchange ends a
+/// connection normally only once its ConnectionTimeout (at least 1 minute) has passed, so a
+/// connection closed within seconds comes from a server or proxy that will close the next one
+/// just as fast: reopening at once would spin in a tight request loop.
+const QUICK_STREAM_END: Duration = Duration::seconds(10);
+
+/// The wait after the first quick end of streaming connections, doubled for each further one
+/// in a row up to [`MAX_STREAM_END_BACK_OFF`] (each wait scaled by the seeded jitter).
+const FIRST_STREAM_END_BACK_OFF: Duration = Duration::seconds(1);
+const MAX_STREAM_END_BACK_OFF: Duration = Duration::seconds(60);
+
+/// The wait before reopening streaming connections after `quick_ends` quick normal ends in a
+/// row, without jitter: none before the first, then 1 s, 2 s, 4 s ... up to 60 s. Like
+/// [`loss_back_off`] it grows with the count, so the waits cannot make the ends look slow.
+pub(crate) fn stream_end_back_off(quick_ends: u32) -> Duration {
+    match quick_ends.checked_sub(1) {
+        None => Duration::zero(),
+        Some(doublings) => {
+            (FIRST_STREAM_END_BACK_OFF * 2i32.pow(doublings.min(10))).min(MAX_STREAM_END_BACK_OFF)
+        }
+    }
+}
+
 /// Subscriptions per GetStreamingEvents connection (Exchange's limit is 200).
 pub(crate) const STREAM_IDS_PER_CONNECTION: usize = 200;
 /// Open streaming connections per service account (HangingConnectionLimit: 10 on Exchange
@@ -547,10 +571,17 @@ impl Engine {
     /// connections is rebuilt when subscriptions come or go, and a connection is re-opened
     /// when the server closes it; events raised in between are queued by the server on the
     /// subscription, so none is lost.
+    ///
+    /// A normal end (`Closed`) after a connection's lifetime reopens it at once. Connections
+    /// that end normally within [`QUICK_STREAM_END`] are reopened after a back-off
+    /// ([`stream_end_back_off`]), reset once a set of connections lasts; a change in the
+    /// subscriptions still rebuilds the connections at once, back-off or not.
     pub(crate) async fn stream_hub(self, lifetime: Duration) {
         let minutes = u32::try_from(lifetime.num_minutes().clamp(1, 30)).unwrap_or(30);
         let mut warned = false;
         let mut changed = self.streams_changed();
+        // Quick normal ends in a row (see QUICK_STREAM_END).
+        let mut quick_ends = 0u32;
         loop {
             changed.borrow_and_update();
             let all = self.streams().snapshot();
@@ -585,24 +616,71 @@ impl Engine {
                     (group, result)
                 });
             }
+            let opened = self.clock().now();
+            let mut ended_quickly = false;
+            // How long the connections lasted, taken before any wait below.
+            let lasted;
             tokio::select! {
                 Some(done) = connections.join_next() => {
-                    if let Ok((group, Err(e))) = done {
-                        // The whole connection failed: each of its subscriptions is lost
-                        // (re-subscribed and resynced by its watcher).
-                        if let Some(back_off) = e.back_off() {
-                            self.clock().sleep(back_off).await;
+                    lasted = self.clock().now() - opened;
+                    match done {
+                        Ok((group, Err(e))) => {
+                            // The whole connection failed: each of its subscriptions is lost
+                            // (re-subscribed and resynced by its watcher).
+                            if let Some(back_off) = e.back_off() {
+                                self.clock().sleep(back_off).await;
+                            }
+                            for (id, _) in &group {
+                                self.streams().lose(id, &e.to_string());
+                            }
                         }
-                        for (id, _) in &group {
-                            self.streams().lose(id, &e.to_string());
-                        }
+                        Ok((_, Ok(()))) => ended_quickly = lasted < QUICK_STREAM_END,
+                        Err(_) => {}
                     }
                 }
                 Ok(()) = changed.changed() => {
+                    lasted = self.clock().now() - opened;
                     tokio::time::sleep(SETTLE).await;
                 }
             }
             connections.shutdown().await;
+            if ended_quickly {
+                quick_ends = quick_ends.saturating_add(1);
+                if quick_ends == 1 {
+                    // Once per episode, not per attempt.
+                    self.log().warn(
+                        None,
+                        format!(
+                            "A streaming connection was closed by the server within {} s of \
+                             opening; reopening with a back-off from {} s up to {} s until one lasts",
+                            QUICK_STREAM_END.num_seconds(),
+                            FIRST_STREAM_END_BACK_OFF.num_seconds(),
+                            MAX_STREAM_END_BACK_OFF.num_seconds()
+                        ),
+                    );
+                }
+                let wait = self.jittered(stream_end_back_off(quick_ends));
+                tokio::select! {
+                    () = self.clock().sleep(wait) => {}
+                    r = changed.changed() => {
+                        if r.is_err() {
+                            return;
+                        }
+                        tokio::time::sleep(SETTLE).await;
+                    }
+                }
+            } else if lasted >= QUICK_STREAM_END {
+                // These connections lasted (whatever ended them): the server keeps streams.
+                if quick_ends > 0 {
+                    self.log().info(
+                        None,
+                        format!(
+                            "Streaming connections last again after {quick_ends} closed at once"
+                        ),
+                    );
+                }
+                quick_ends = 0;
+            }
         }
     }
 
@@ -746,6 +824,15 @@ mod tests {
             ]
         );
         assert_eq!(loss_back_off(u32::MAX), Duration::minutes(15));
+    }
+
+    #[test]
+    fn quick_stream_ends_back_off_from_one_second_up_to_a_minute() {
+        let waits: Vec<i64> = (0..=9)
+            .map(|n| stream_end_back_off(n).num_seconds())
+            .collect();
+        assert_eq!(waits, [0, 1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(stream_end_back_off(u32::MAX), Duration::seconds(60));
     }
 
     #[test]

@@ -14,6 +14,10 @@
 //! | `callbackRefused` | | | ✓ | the POST counts as refused: the retry schedule starts |
 //! | `streamCut` | | ✓ | | half of the envelope is written, then the connection is cut mid-chunk; its events are lost |
 //! | `expireEarly` | ✓ | ✓ | ✓ | the subscription expires now (pull/streaming: `ErrorExpiredSubscription`; push: one `ErrorReadEventsFailed` post, then nothing) |
+//! | `closeAtOnce` | | ✓ | | the GetStreamingEvents connection is answered with one `ConnectionStatus` `Closed` envelope and ends normally, before any event (a server or proxy that ends every stream at once); events stay queued for the next connection |
+//!
+//! `closeAtOnce` is checked when a connection opens, not per notification: `times` counts
+//! connections, and `mailbox` matches when any subscription of the connection watches it.
 //!
 //! JSON form (control API `POST /mock/notification-faults`):
 //! `{ "fault": { "kind": "delay", "seconds": 90 }, "channel": "push", "mailbox": "a@x.com", "times": 1 }`
@@ -33,12 +37,16 @@ use crate::rule::{Active, RuleSpec, Rules};
 )]
 pub enum NotifyFault {
     Drop,
-    Delay { seconds: u32 },
+    Delay {
+        seconds: u32,
+    },
     Duplicate,
     Reorder,
     CallbackRefused,
     StreamCut,
     ExpireEarly,
+    /// Streaming only, checked when a connection opens: answer `Closed` at once.
+    CloseAtOnce,
 }
 
 impl NotifyFault {
@@ -48,8 +56,14 @@ impl NotifyFault {
             NotifyFault::Drop | NotifyFault::Reorder | NotifyFault::ExpireEarly => true,
             NotifyFault::Delay { .. } | NotifyFault::Duplicate => channel != Channel::Pull,
             NotifyFault::CallbackRefused => channel == Channel::Push,
-            NotifyFault::StreamCut => channel == Channel::Streaming,
+            NotifyFault::StreamCut | NotifyFault::CloseAtOnce => channel == Channel::Streaming,
         }
+    }
+
+    /// Whether the fault acts on a whole streaming connection when it opens rather than on
+    /// a notification.
+    pub fn on_connect(&self) -> bool {
+        matches!(self, NotifyFault::CloseAtOnce)
     }
 
     /// The `kind` name, for the journal.
@@ -62,6 +76,7 @@ impl NotifyFault {
             NotifyFault::CallbackRefused => "callbackRefused",
             NotifyFault::StreamCut => "streamCut",
             NotifyFault::ExpireEarly => "expireEarly",
+            NotifyFault::CloseAtOnce => "closeAtOnce",
         }
     }
 }
@@ -192,12 +207,26 @@ impl NotifyFaults {
     /// The fault for a notification on `channel` for `mailbox`, if any; consumes counts.
     pub fn check(&self, channel: Channel, mailbox: &str) -> Option<NotifyFault> {
         self.rules.fire(|spec| {
-            spec.fault.applies_to(channel)
+            !spec.fault.on_connect()
+                && spec.fault.applies_to(channel)
                 && spec.channel.is_none_or(|c| c == channel)
                 && spec
                     .mailbox
                     .as_deref()
                     .is_none_or(|m| m.trim().eq_ignore_ascii_case(mailbox))
+        })
+    }
+
+    /// The fault for a streaming connection opening for subscriptions of `mailboxes`, if
+    /// any (only connection faults, see [`NotifyFault::on_connect`]); consumes counts.
+    pub fn check_connect(&self, mailboxes: &[String]) -> Option<NotifyFault> {
+        self.rules.fire(|spec| {
+            spec.fault.on_connect()
+                && spec.channel.is_none_or(|c| c == Channel::Streaming)
+                && spec
+                    .mailbox
+                    .as_deref()
+                    .is_none_or(|m| mailboxes.iter().any(|x| m.trim().eq_ignore_ascii_case(x)))
         })
     }
 }
@@ -223,6 +252,35 @@ mod tests {
         );
         assert_eq!(f.check(Channel::Streaming, "a@x.com"), None);
         assert_eq!(f.list()[0].fired, 2);
+    }
+
+    #[test]
+    fn close_at_once_fires_on_connections_only() {
+        let f = NotifyFaults::default();
+        f.add(NotifyFaultSpec::next(NotifyFault::CloseAtOnce, 1).for_mailbox("a@x.com"))
+            .unwrap();
+        assert_eq!(
+            f.check(Channel::Streaming, "a@x.com"),
+            None,
+            "not a notification fault"
+        );
+        assert_eq!(f.check_connect(&["b@x.com".into()]), None);
+        assert_eq!(
+            f.check_connect(&["b@x.com".into(), "A@x.com".into()]),
+            Some(NotifyFault::CloseAtOnce)
+        );
+        assert_eq!(f.check_connect(&["a@x.com".into()]), None, "used up");
+        assert!(
+            f.add(NotifyFaultSpec::next(NotifyFault::CloseAtOnce, 1).on(Channel::Pull))
+                .is_err()
+        );
+        // A notification fault never fires on a connection.
+        f.add(NotifyFaultSpec::next(NotifyFault::Drop, 1)).unwrap();
+        assert_eq!(f.check_connect(&["a@x.com".into()]), None);
+        let spec: NotifyFaultSpec =
+            serde_json::from_str(r#"{"fault":{"kind":"closeAtOnce"},"channel":"streaming"}"#)
+                .unwrap();
+        assert_eq!(spec.fault, NotifyFault::CloseAtOnce);
     }
 
     #[test]

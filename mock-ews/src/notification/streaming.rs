@@ -9,7 +9,8 @@
 //! [`NotifyConfig::streaming_keepalive`](super::NotifyConfig) of silence, and `Closed`
 //! exactly ConnectionTimeout minutes after connect. A subscription unsubscribed while the
 //! connection serves it gets an `ErrorSubscriptionUnsubscribed` envelope naming it; when none
-//! is left the connection closes.
+//! is left the connection closes. A `closeAtOnce` notification fault answers a connection with
+//! `Closed` alone.
 //!
 //! The task wakes on store changes, on subscriptions ending and on clock deadlines only, so
 //! under a paused tokio runtime keep-alives and the close happen at exact virtual instants.
@@ -289,7 +290,22 @@ async fn serve(
 ) {
     let clock = notifications.store.clock().clone();
     let keepalive = notifications.config.streaming_keepalive;
-    let changes = notifications.waker(&notifications.mailboxes_of(&claim.ids));
+    let mailboxes = notifications.mailboxes_of(&claim.ids);
+    if let Some(fault) = notifications.faults.check_connect(&mailboxes) {
+        // A server (or proxy) that ends the connection normally at once: the client sees a
+        // complete, well-formed stream that just carries no event.
+        let ids = claim.ids.join(",");
+        notifications.record_fault(&ids, fault, Channel::Streaming, Vec::new());
+        notifications.record_stream(
+            &claim.ids,
+            Record::StreamClosed {
+                reason: "closed at once by fault".to_owned(),
+            },
+        );
+        let _ = tx.send(Ok(status_envelope(server, "Closed"))).await;
+        return;
+    }
+    let changes = notifications.waker(&mailboxes);
     let mut ended = notifications.ended.subscribe();
     let mut closing = notifications.closing.subscribe();
     let started = clock.now();

@@ -176,6 +176,48 @@ async fn a_stream_cut_mid_chunk_loses_its_envelope() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn close_at_once_ends_streams_normally_and_keeps_their_events() {
+    let ews = office_running().await;
+    let (id, _) = subscribe(&ews, SVC, Some(BOB), &streaming_request()).await;
+    let r = http(
+        &ews,
+        "POST",
+        "/mock/notification-faults",
+        &[("Content-Type", "application/json".into())],
+        br#"{"fault":{"kind":"closeAtOnce"},"channel":"streaming","mailbox":"bob@contoso.com","times":2}"#,
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    ews.store()
+        .create_item(BOB, &standup_spec("queued"))
+        .unwrap();
+    let before = ews.clock().now();
+    for _ in 0..2 {
+        // One complete `Closed` envelope, no `OK` and no event, then the body ends.
+        let mut s = Stream::open(&ews, BOB, &[&id], 10).await;
+        let env = s.next().await.unwrap();
+        assert_eq!(connection_status(&env).as_deref(), Some("Closed"));
+        assert!(payload(&env).payload.notifications.is_none());
+        assert_eq!(s.next().await, None);
+        assert_eq!(s.rest(), "");
+    }
+    assert_eq!(ews.clock().now(), before, "closed at once");
+    // The rule is used up: the next connection is a normal one and gets the queued events.
+    let mut s = Stream::open(&ews, BOB, &[&id], 10).await;
+    assert_eq!(
+        connection_status(&s.next().await.unwrap()).as_deref(),
+        Some("OK")
+    );
+    let env = s.next().await.unwrap();
+    assert_eq!(
+        payload(&env).payload.notifications.unwrap()[0].events.len(),
+        3
+    );
+    assert!(ews.notifications().no_event_lost(BOB));
+    assert_eq!(faults_of(&ews), ["closeAtOnce", "closeAtOnce"]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn duplicate_and_delayed_streaming_envelopes() {
     let ews = office_running().await;
     let (id, _) = subscribe(&ews, SVC, Some(BOB), &streaming_request()).await;

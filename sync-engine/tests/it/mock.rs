@@ -887,3 +887,95 @@ async fn a_notification_fetches_only_what_changed() {
     assert_eq!(requests_since(&mock, from), ["GetItem", "FindItem"]);
     assert_eq!(kim_subjects(&engine).len(), before + 3);
 }
+
+#[tokio::test]
+async fn streams_closed_at_once_are_reopened_on_a_back_off_not_in_a_loop() {
+    use mock_ews::{Channel, NotifyFault, NotifyFaultSpec};
+    // Every GetStreamingEvents is answered `ConnectionStatus` `Closed` at once: a normal end,
+    // not an error, so nothing but the quick-end back-off keeps the engine from spinning.
+    let (mock, engine, clock) =
+        start_with("[notifications]\nmode = \"streaming\"\nstreaming_lifetime = \"5m\"\n").await;
+    let rule = mock
+        .notifications()
+        .faults()
+        .add(NotifyFaultSpec {
+            times: None,
+            ..NotifyFaultSpec::next(NotifyFault::CloseAtOnce, 0).on(Channel::Streaming)
+        })
+        .unwrap();
+    let _tasks = engine.start();
+    let quick = "A streaming connection was closed by the server within 10 s";
+    let warnings = |engine: &Engine| {
+        engine
+            .log()
+            .lines(&Default::default())
+            .into_iter()
+            .filter(|l| l.message.starts_with(quick))
+            .count()
+    };
+    // Both mailboxes that can subscribe have (no later registration rebuilds the streams).
+    eventually("kim and ceo subscribed and a stream closed at once", || {
+        let status = engine.status();
+        ["kim@contoso.test", "ceo@contoso.test"].iter().all(|e| {
+            status
+                .mailboxes
+                .iter()
+                .any(|m| m.email == *e && m.subscribed)
+        }) && warnings(&engine) == 1
+    })
+    .await;
+    let streams = || mock.journal().of("GetStreamingEvents").len();
+    let before = streams();
+    // 120 s of the shared (frozen) clock, one second at a time, with real time in between
+    // for the engine to reopen whatever its back-off allows. The waits double from 1 s to
+    // 60 s (each x0.5..1.5 jitter): even at the shortest, 0.5 + 1 + ... + 16 + 30 + 30 s,
+    // at most 8 fit in 120 s (~log2 of the span). Without a back-off the engine reopens as
+    // fast as the mock answers, whatever the clock says (over a thousand here).
+    for _ in 0..120 {
+        clock.advance(Duration::seconds(1));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let during = streams() - before;
+    assert!(during <= 8, "{during} GetStreamingEvents in 120 s");
+    assert!(during >= 1, "the engine kept trying");
+    assert_eq!(warnings(&engine), 1, "logged once per episode");
+
+    // The server behaves again: the change made meanwhile is queued on the subscription and
+    // arrives on the first connection that stays open (after at most 90 s of back-off).
+    assert!(mock.notifications().faults().remove(rule));
+    add_meeting(&mock, "After the storm");
+    for _ in 0..10 {
+        clock.advance(Duration::seconds(10));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    eventually("the change delivered by the stream", || {
+        kim_subjects(&engine).contains(&"After the storm".to_string())
+    })
+    .await;
+    let log: Vec<String> = engine
+        .log()
+        .lines(&Default::default())
+        .into_iter()
+        .map(|l| l.message)
+        .collect();
+    assert!(
+        !log.iter().any(|m| m.starts_with("Subscription lost")),
+        "{log:#?}"
+    );
+
+    // A connection ending after its lifetime is reopened at once and ends the episode.
+    let open = streams();
+    clock.advance(Duration::minutes(5));
+    eventually("the stream reopened after its lifetime", || {
+        streams() > open
+    })
+    .await;
+    eventually("the episode over", || {
+        engine
+            .log()
+            .lines(&Default::default())
+            .iter()
+            .any(|l| l.message.starts_with("Streaming connections last again"))
+    })
+    .await;
+}

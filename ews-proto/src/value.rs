@@ -167,9 +167,10 @@ fn format_fast(n: &NaiveDateTime, offset: Option<i32>) -> Option<DigitBuf> {
     Some(b)
 }
 
-impl XmlText for EwsDateTime {
-    fn write_text(&self, w: &mut Writer) {
-        let fast = match self {
+impl EwsDateTime {
+    /// The text by [`format_fast`], when it covers the value.
+    fn format_fast(&self) -> Option<DigitBuf> {
+        match self {
             EwsDateTime::Zoned(t) => {
                 let offset = t.offset().local_minus_utc();
                 // UTC (nearly every value a server writes) needs no offset arithmetic.
@@ -181,7 +182,13 @@ impl XmlText for EwsDateTime {
                 format_fast(&local, Some(offset))
             }
             EwsDateTime::Floating(n) => format_fast(n, None),
-        };
+        }
+    }
+}
+
+impl XmlText for EwsDateTime {
+    fn write_text(&self, w: &mut Writer) {
+        let fast = self.format_fast();
         match fast.as_ref().and_then(|b| b.bytes.get(..b.len)) {
             // Digits and `-:T.Z+`: ASCII that needs no escaping, no UTF-8 check needed.
             Some(text) => w.ascii(text),
@@ -192,19 +199,7 @@ impl XmlText for EwsDateTime {
 
 impl fmt::Display for EwsDateTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let fast = match self {
-            EwsDateTime::Zoned(t) => {
-                let offset = t.offset().local_minus_utc();
-                // UTC (nearly every value a server writes) needs no offset arithmetic.
-                let local = if offset == 0 {
-                    t.naive_utc()
-                } else {
-                    t.naive_local()
-                };
-                format_fast(&local, Some(offset))
-            }
-            EwsDateTime::Floating(n) => format_fast(n, None),
-        };
+        let fast = self.format_fast();
         if let Some(s) = fast.as_ref().and_then(DigitBuf::as_str) {
             return f.write_str(s);
         }

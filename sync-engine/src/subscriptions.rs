@@ -601,7 +601,7 @@ impl Engine {
                 self.log().error(
                     None,
                     format!(
-                        "{} streaming subscriptions need {} connections, more than Exchange allows ({MAX_STREAM_CONNECTIONS});                          {} mailboxes are not watched: use notifications.mode = \"pull\" or \"push\"",
+                        "{} streaming subscriptions need {} connections, more than Exchange allows ({MAX_STREAM_CONNECTIONS}); {} mailboxes are not watched: use notifications.mode = \"pull\" or \"push\"",
                         all.len(),
                         groups.len(),
                         all.len() - MAX_STREAM_CONNECTIONS * STREAM_IDS_PER_CONNECTION

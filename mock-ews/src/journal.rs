@@ -161,17 +161,28 @@ impl Journal {
 
     /// Checks that after every answer asking the client to back off (ErrorServerBusy with
     /// BackOffMilliseconds, or HTTP 503 with Retry-After), the same account's next request for
-    /// the same operation came no sooner than asked. Returns every violation.
+    /// the same operation on the same mailbox (the impersonated one, or its own) came no
+    /// sooner than asked. Returns every violation.
+    ///
+    /// Per mailbox because the advice is "stop sending to this mailbox" (EWS.md §7.1) and
+    /// Exchange budgets impersonated work per target mailbox: a service account that goes on
+    /// syncing other mailboxes while one backs off is doing the right thing.
     pub fn waited_at_least_backoff(&self) -> Result<(), Vec<BackoffViolation>> {
         let entries = self.entries();
         let mut violations = Vec::new();
+        let same_mailbox =
+            |a: &JournalEntry, b: &JournalEntry| match (&a.impersonated, &b.impersonated) {
+                (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
+                (None, None) => true,
+                _ => false,
+            };
         for (i, e) in entries.iter().enumerate() {
             let Some(asked) = e.outcome.back_off() else {
                 continue;
             };
-            let next = entries[i + 1..]
-                .iter()
-                .find(|n| n.account == e.account && n.operation == e.operation);
+            let next = entries[i + 1..].iter().find(|n| {
+                n.account == e.account && n.operation == e.operation && same_mailbox(n, e)
+            });
             if let Some(n) = next {
                 let waited = n.at - e.at;
                 if waited < asked {
@@ -274,6 +285,25 @@ mod tests {
         assert_eq!(v.len(), 1);
         assert_eq!((v[0].asked_ms, v[0].waited_ms), (30_000, 10_000));
         assert!(v[0].to_string().contains("FindItem by svc"), "{}", v[0]);
+    }
+
+    #[test]
+    fn backoff_is_per_mailbox() {
+        let j = Journal::default();
+        let on = |at_s, mailbox: &str, outcome| JournalEntry {
+            impersonated: Some(mailbox.into()),
+            ..entry(at_s, "FindItem", outcome)
+        };
+        j.push(on(0, "a@x", busy(5000)));
+        // Another mailbox of the same service account: not a retry of the busy request.
+        j.push(on(1, "b@x", Outcome::Success));
+        j.push(on(5, "A@x", Outcome::Success));
+        assert_eq!(j.waited_at_least_backoff(), Ok(()));
+        j.push(on(6, "b@x", busy(5000)));
+        j.push(on(7, "b@x", Outcome::Success));
+        let v = j.waited_at_least_backoff().unwrap_err();
+        assert_eq!(v.len(), 1);
+        assert_eq!((v[0].asked_ms, v[0].waited_ms), (5000, 1000));
     }
 
     #[test]

@@ -13,8 +13,7 @@ use ews_proto::calendar::{
 };
 use ews_proto::error::{MessageValue, MessageXml};
 use ews_proto::folder::{Folder, GetFolder, GetFolderResponse, GetFolderResult};
-use ews_proto::response::ResponsesWriter;
-use ews_proto::response::{Payload, ResponseMessage, Responses};
+use ews_proto::response::{Payload, ResponseMessage, Responses, ResponsesWriter};
 use ews_proto::{FolderRef, Item, ItemId, ItemRef, ResponseCode, ResponseStatus};
 
 use crate::id::{self, FolderKind, IdTarget};

@@ -17,7 +17,7 @@
 //! | GET | `/mock/mailboxes/{smtp}/items` | | `[{"itemId", "changeKey", "item"}]` |
 //! | POST | `/mock/mailboxes/{smtp}/items` | item (world-file form) | `{"itemId", "changeKey"}` |
 //! | PATCH | `/mock/items/{id}` | fields to change (occurrence ids: `start`, `end`, `duration`, `subject`, `location`, `status`) | `{"itemId", "changeKey"}` |
-//! | DELETE | `/mock/items/{id}` | | 204 |
+//! | DELETE | `/mock/items/{id}[?deleteType=MoveToDeletedItems]` | | 204 (`HardDelete` unless `deleteType` says `SoftDelete` or `MoveToDeletedItems`) |
 //! | GET, PUT | `/mock/mailboxes/{smtp}/oof` | OOF (world-file form) | OOF with `active` |
 //! | GET, DELETE | `/mock/journal` | | entries |
 //! | GET | `/mock/changes?after=n` | | change records |
@@ -48,7 +48,7 @@ use crate::id::{self, IdTarget};
 use crate::item::CalendarItem;
 use crate::server::AppState;
 use crate::spec::{ItemSpec, OofSpec, Span, When, WorldSpec};
-use crate::store::SnapshotId;
+use crate::store::{DeleteMode, SnapshotId};
 use crate::world::{OofSettings, World};
 
 type St = State<Arc<AppState>>;
@@ -408,8 +408,24 @@ async fn patch_item(
     Ok(Json(json!(r)))
 }
 
-async fn delete_item(State(s): St, Path(item_id): Path<String>) -> Result<StatusCode, ApiError> {
-    s.store.delete_item(&item_id, None)?;
+/// `DELETE /mock/items/{id}?deleteType=MoveToDeletedItems`: the query names the EWS
+/// `DeleteType`, `HardDelete` when absent (what the control API always did).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct DeleteQuery {
+    delete_type: Option<String>,
+}
+
+async fn delete_item(
+    State(s): St,
+    Path(item_id): Path<String>,
+    Query(q): Query<DeleteQuery>,
+) -> Result<StatusCode, ApiError> {
+    let mode = match q.delete_type.as_deref() {
+        Some(t) => t.parse::<DeleteMode>()?,
+        None => DeleteMode::default(),
+    };
+    s.store.delete_item_as(&item_id, None, mode)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

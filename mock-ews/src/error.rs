@@ -96,6 +96,8 @@ pub enum StoreError {
     Oof(String),
     #[error("no snapshot {0}")]
     NoSnapshot(u64),
+    #[error("unknown DeleteType `{0}` (HardDelete, SoftDelete or MoveToDeletedItems)")]
+    BadDeleteType(String),
     /// An operation refused the change with its own EWS code (e.g. an invalid recurrence
     /// sent over EWS); nothing was changed.
     #[error("{message}")]
@@ -121,6 +123,7 @@ impl StoreError {
             StoreError::NotRecurring(_) => "ErrorItemNotFound",
             StoreError::Oof(_) => "ErrorInvalidScheduledOofDuration",
             StoreError::NoSnapshot(_) => "ErrorInvalidRequest",
+            StoreError::BadDeleteType(_) => "ErrorSchemaValidation",
             StoreError::Rejected { .. } => "ErrorInvalidRequest",
         }
     }

@@ -54,7 +54,7 @@ pub use crate::spec::{
     MonthlySpec, OofSpec, OofState, RecurrenceSpec, Span, When, WorkingHoursSpec, WorldSpec,
     YearlySpec,
 };
-pub use crate::store::{Change, ChangeKind, ItemRef, SnapshotId, Store};
+pub use crate::store::{Change, ChangeKind, DeleteMode, ItemRef, SnapshotId, Store};
 pub use crate::tls::TlsError;
 pub use crate::transport::Peer;
 pub use crate::world::{

@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use chrono::{DateTime, Utc};
 use ews_clock::Clock;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::error::StoreError;
@@ -29,6 +29,11 @@ pub enum ChangeKind {
     Created,
     Modified,
     Deleted,
+    /// Moved out of the calendar into Deleted Items (`DeleteItem
+    /// DeleteType="MoveToDeletedItems"`, Outlook's delete): Exchange raises a `MovedEvent`,
+    /// not a `DeletedEvent`. `item_id` is the id in Deleted Items, `old_item_id` the
+    /// calendar id.
+    MovedToDeletedItems,
     OofChanged,
     /// The whole world was loaded, reset or restored; clients should resync.
     WorldReplaced,
@@ -43,7 +48,8 @@ pub struct Change {
     pub kind: ChangeKind,
     /// Lower-case SMTP address; empty for [`ChangeKind::WorldReplaced`].
     pub mailbox: String,
-    /// The item's id after the change (before it, for a deletion).
+    /// The item's id after the change (before it, for a deletion; in Deleted Items, for
+    /// [`ChangeKind::MovedToDeletedItems`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item_id: Option<String>,
     /// The id the item had before the change, when it changed.
@@ -66,6 +72,46 @@ impl ItemRef {
             item_id: id::item_id(mb.serial, item.key, item.revision),
             change_key: id::change_key(item.key, item.revision),
             mailbox: mb.smtp.to_ascii_lowercase(),
+        }
+    }
+}
+
+/// How an item is deleted: EWS `t:DisposalType`, the `DeleteType` of `DeleteItem`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum DeleteMode {
+    /// Gone for good: a `DeletedEvent`.
+    #[default]
+    HardDelete,
+    /// Into the dumpster (Recoverable Items), which is no folder a client sees or
+    /// subscribes to, so calendar subscribers see the item vanish: a `DeletedEvent`, as for
+    /// `HardDelete` (the EWS reference names no other event for it).
+    SoftDelete,
+    /// Into the mailbox's Deleted Items folder, as Outlook's delete: a `MovedEvent` from the
+    /// calendar to Deleted Items, with a new id.
+    MoveToDeletedItems,
+}
+
+impl DeleteMode {
+    /// The `DeleteType` attribute value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeleteMode::HardDelete => "HardDelete",
+            DeleteMode::SoftDelete => "SoftDelete",
+            DeleteMode::MoveToDeletedItems => "MoveToDeletedItems",
+        }
+    }
+}
+
+impl std::str::FromStr for DeleteMode {
+    type Err = StoreError;
+
+    /// Parses a `DeleteType` value (exact, as the schema's enumeration).
+    fn from_str(s: &str) -> Result<Self, StoreError> {
+        match s.trim() {
+            "HardDelete" => Ok(DeleteMode::HardDelete),
+            "SoftDelete" => Ok(DeleteMode::SoftDelete),
+            "MoveToDeletedItems" => Ok(DeleteMode::MoveToDeletedItems),
+            other => Err(StoreError::BadDeleteType(other.to_owned())),
         }
     }
 }
@@ -372,11 +418,32 @@ impl Store {
         })
     }
 
-    /// Deletes an item, or one occurrence when `item_id` is an occurrence id.
+    /// Deletes an item for good (`HardDelete`), or one occurrence when `item_id` is an
+    /// occurrence id.
     pub fn delete_item(&self, item_id: &str, change_key: Option<&str>) -> Result<(), StoreError> {
+        self.delete_item_as(item_id, change_key, DeleteMode::HardDelete)
+            .map(|_| ())
+    }
+
+    /// Deletes an item the way `mode` says, or one occurrence when `item_id` is an
+    /// occurrence id (whatever the mode: the series master is modified, as in Exchange).
+    ///
+    /// With [`DeleteMode::MoveToDeletedItems`] the item leaves the calendar and the log
+    /// records [`ChangeKind::MovedToDeletedItems`] with the id it gets in Deleted Items (a
+    /// fresh key, as an item moved across folders gets a new id in Exchange); that id is
+    /// returned. The mock keeps no Deleted Items contents (mock-ews/README.md, "Limits"), so
+    /// the new id resolves to nothing, but it is never reused for another item.
+    pub fn delete_item_as(
+        &self,
+        item_id: &str,
+        change_key: Option<&str>,
+        mode: DeleteMode,
+    ) -> Result<Option<String>, StoreError> {
         let (_, _, target) = self.resolve(item_id)?;
         if let IdTarget::Occurrence { original_start, .. } = target {
-            return self.delete_occurrence(item_id, original_start).map(|_| ());
+            return self
+                .delete_occurrence(item_id, original_start)
+                .map(|_| None);
         }
         let mut inner = self.write_inner();
         let (mb_key, target) = Self::locate(&inner.world, item_id)?;
@@ -392,11 +459,30 @@ impl Store {
                 .ok_or_else(|| StoreError::ItemNotFound(item_id.to_owned()))?;
             check_change_key(item_id, current, change_key)?;
             let old = id::item_id(mb.serial, current.key, current.revision);
+            let serial = mb.serial;
             Arc::make_mut(mb).items.remove(&target.key());
-            old
+            (old, serial)
         };
-        self.record(&mut inner, ChangeKind::Deleted, &mb_key, Some(old), None);
-        Ok(())
+        let (old, serial) = old;
+        match mode {
+            DeleteMode::HardDelete | DeleteMode::SoftDelete => {
+                self.record(&mut inner, ChangeKind::Deleted, &mb_key, Some(old), None);
+                Ok(None)
+            }
+            DeleteMode::MoveToDeletedItems => {
+                let key = inner.world.next_key;
+                inner.world.next_key += 1;
+                let moved = id::item_id(serial, key, 0);
+                self.record(
+                    &mut inner,
+                    ChangeKind::MovedToDeletedItems,
+                    &mb_key,
+                    Some(moved.clone()),
+                    Some(old),
+                );
+                Ok(Some(moved))
+            }
+        }
     }
 
     /// Deletes one occurrence of a series (by the master's or an occurrence's id).
@@ -533,6 +619,77 @@ mod tests {
         );
         assert_eq!(s.changes_since(2).len(), 1);
         assert!(rx.has_changed().unwrap());
+    }
+
+    #[test]
+    fn moving_to_deleted_items_logs_a_move_with_a_fresh_id() {
+        let s = store();
+        let r = s
+            .create_item("b@x", &spec("start: 2026-03-09 09:00\nduration: 1h\n"))
+            .unwrap();
+        let next_before = s.world().next_key;
+        let moved = s
+            .delete_item_as(&r.item_id, None, DeleteMode::MoveToDeletedItems)
+            .unwrap()
+            .expect("a new id");
+        assert_ne!(moved, r.item_id);
+        // The new id has a key of its own, never handed to another item.
+        let key = id::parse_id(&moved).unwrap().key();
+        assert_eq!(key, next_before);
+        assert_eq!(s.world().next_key, next_before + 1);
+        // It left the calendar; the mock keeps no Deleted Items contents.
+        assert!(s.world().mailbox("b@x").unwrap().items.is_empty());
+        assert_eq!(
+            s.resolve(&moved).unwrap_err().response_code(),
+            "ErrorItemNotFound"
+        );
+        let last = s.changes_since(0).pop().unwrap();
+        assert_eq!(last.kind, ChangeKind::MovedToDeletedItems);
+        assert_eq!(last.item_id.as_deref(), Some(moved.as_str()));
+        assert_eq!(last.old_item_id.as_deref(), Some(r.item_id.as_str()));
+    }
+
+    #[test]
+    fn hard_and_soft_deletes_log_deletions_and_occurrences_stay_master_changes() {
+        let s = store();
+        for mode in [DeleteMode::HardDelete, DeleteMode::SoftDelete] {
+            let r = s
+                .create_item("b@x", &spec("start: 2026-03-09 09:00\nduration: 1h\n"))
+                .unwrap();
+            assert_eq!(s.delete_item_as(&r.item_id, None, mode).unwrap(), None);
+            let last = s.changes_since(0).pop().unwrap();
+            assert_eq!((last.kind, last.old_item_id), (ChangeKind::Deleted, None));
+        }
+        let w = s.world();
+        let mb = w.mailbox("a@x").unwrap();
+        let item = mb.items.values().next().unwrap();
+        let occ = id::occurrence_id(
+            mb.serial,
+            item.key,
+            2,
+            item.instance_by_index(2).unwrap().start,
+        );
+        assert_eq!(
+            s.delete_item_as(&occ, None, DeleteMode::MoveToDeletedItems)
+                .unwrap(),
+            None
+        );
+        assert_eq!(s.changes_since(0).pop().unwrap().kind, ChangeKind::Modified);
+        assert_eq!(s.world().mailbox("a@x").unwrap().items.len(), 1);
+    }
+
+    #[test]
+    fn delete_modes_parse_the_schema_values_only() {
+        for m in [
+            DeleteMode::HardDelete,
+            DeleteMode::SoftDelete,
+            DeleteMode::MoveToDeletedItems,
+        ] {
+            assert_eq!(m.as_str().parse::<DeleteMode>().unwrap(), m);
+        }
+        let err = "moveToDeletedItems".parse::<DeleteMode>().unwrap_err();
+        assert_eq!(err.response_code(), "ErrorSchemaValidation");
+        assert_eq!(DeleteMode::default(), DeleteMode::HardDelete);
     }
 
     #[test]

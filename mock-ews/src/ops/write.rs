@@ -22,7 +22,8 @@ use crate::ops::calendar::{Target, error_msg, resolve_folder, resolve_item, resp
 use crate::ops::common::MsgError;
 use crate::ops::meeting;
 use crate::ops::{Ctx, Reply};
-use crate::store::ItemRef as StoreRef;
+use crate::soap::SoapFault;
+use crate::store::{DeleteMode, ItemRef as StoreRef};
 use crate::wire::{recurrence_from_wire, sensitivity_from_wire, status_from_wire, update_uri};
 use crate::world::{DelegateRight, Mailbox};
 
@@ -489,7 +490,22 @@ pub(crate) fn update_item(ctx: &Ctx<'_>, req: &UpdateItem) -> Reply {
     respond::<UpdateItemResult>(ctx, &UpdateItemResponse { messages })
 }
 
+/// DeleteItem. `DeleteType="MoveToDeletedItems"` (Outlook's delete) moves a whole item or
+/// series to Deleted Items, which calendar subscribers see as a `MovedEvent`; `HardDelete`
+/// and `SoftDelete` make it vanish (`DeletedEvent`). Deleting one occurrence modifies the
+/// master whatever the type.
 pub(crate) fn delete_item(ctx: &Ctx<'_>, req: &DeleteItem) -> Reply {
+    // `DeleteType` is a schema enumeration: Exchange refuses other values while validating
+    // the request, before touching any item.
+    let mode = match req.delete_type.parse::<DeleteMode>() {
+        Ok(m) => m,
+        Err(e) => {
+            return Reply::Fault(SoapFault::new(
+                e.response_code(),
+                format!("The request failed schema validation: {e}"),
+            ));
+        }
+    };
     let messages = req
         .item_ids
         .iter()
@@ -507,7 +523,9 @@ pub(crate) fn delete_item(ctx: &Ctx<'_>, req: &DeleteItem) -> Reply {
                 let notify = meeting::sends(req.send_meeting_cancellations.as_deref());
                 match target {
                     Target::Item => {
-                        ctx.store.delete_item(&master_id, None).map_err(to_msg)?;
+                        ctx.store
+                            .delete_item_as(&master_id, None, mode)
+                            .map_err(to_msg)?;
                         if notify {
                             meeting::cancel_attendees(ctx, &mb, &item);
                         }

@@ -8,6 +8,7 @@ mod compat;
 mod control;
 mod ews;
 mod faults;
+mod moved;
 mod notification;
 mod notification_compat;
 mod notification_faults;

@@ -101,6 +101,38 @@ async fn changes_since_a_state_with_paging() {
 }
 
 #[tokio::test]
+async fn an_item_moved_to_deleted_items_is_a_delete_of_the_calendar_id() {
+    let ews = office().await;
+    let state = sync(&ews, None, 10).await.unwrap().sync_state.unwrap();
+    let (serial, key, revision) = ews
+        .store()
+        .read(|w| {
+            let mb = w.mailbox("alice@contoso.com")?;
+            let item = mb.items.values().next()?;
+            Some((mb.serial, item.key, item.revision))
+        })
+        .unwrap();
+    let id = mock_ews::item_id(serial, key, revision);
+    let r = soap(
+        &ews,
+        ("svc-sync", "sync-pw"),
+        &envelope(
+            "Exchange2010_SP2",
+            Some("alice@contoso.com"),
+            &format!(r#"<m:DeleteItem DeleteType="MoveToDeletedItems" SendMeetingCancellations="SendToNone"><m:ItemIds><t:ItemId Id="{id}"/></m:ItemIds></m:DeleteItem>"#),
+        ),
+    )
+    .await;
+    assert!(r.body.contains("NoError"), "{}", r.body);
+    let after = sync(&ews, Some(&state), 10).await.unwrap();
+    assert_eq!(kinds(&after), ["delete"]);
+    let SyncChange::Delete(gone) = &after.changes.as_ref().unwrap()[0] else {
+        panic!()
+    };
+    assert_eq!(gone.id, id);
+}
+
+#[tokio::test]
 async fn corrupt_or_foreign_states_are_invalid() {
     let ews = office().await;
     assert_eq!(

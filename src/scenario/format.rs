@@ -10,7 +10,7 @@ use std::path::Path;
 use calendar_core::{FreeBusyStatus, PresenceState};
 use chrono::NaiveDate;
 use chrono_tz::Tz;
-use mock_ews::{FaultSpec, ItemSpec, NotifyFaultSpec, OofSpec, Span, When, WorldSpec};
+use mock_ews::{DeleteMode, FaultSpec, ItemSpec, NotifyFaultSpec, OofSpec, Span, When, WorldSpec};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 use sync_engine::config::RawConfig;
@@ -118,7 +118,8 @@ pub struct Step {
     /// Change an item or one occurrence (move, retitle, cancel, show-as).
     #[serde(default)]
     pub update: Option<UpdateAction>,
-    /// Delete an item or one occurrence.
+    /// Delete an item or one occurrence (`delete_type: MoveToDeletedItems` deletes as
+    /// Outlook does, see [`ItemSelector::delete_type`]).
     #[serde(default)]
     pub delete: Option<ItemSelector>,
     /// Replace a mailbox's out-of-office settings.
@@ -171,6 +172,12 @@ pub struct ItemSelector {
     pub subject: String,
     #[serde(default)]
     pub occurrence: Option<When>,
+    /// How `delete` deletes, as EWS's `DeleteType`: `HardDelete` (the default, what the step
+    /// always did), `SoftDelete`, or `MoveToDeletedItems` (Outlook's delete: the engine sees
+    /// a `MovedEvent` to Deleted Items instead of a `DeletedEvent`). One occurrence is a
+    /// change of its series whatever the type.
+    #[serde(default)]
+    pub delete_type: Option<DeleteMode>,
 }
 
 /// `update`: the item, then what changes.

@@ -330,7 +330,9 @@ impl Player<'_> {
             let (id, original) = self.select(d)?;
             match original {
                 Some(o) => store.delete_occurrence(&id, o).map(|_| ()),
-                None => store.delete_item(&id, None),
+                None => store
+                    .delete_item_as(&id, None, d.delete_type.unwrap_or_default())
+                    .map(|_| ()),
             }
             .map_err(|e| format!("delete `{}` in {}: {e}", d.subject, d.mailbox))?;
         } else if let Some(o) = &step.set_oof {
@@ -457,6 +459,7 @@ impl Player<'_> {
             mailbox: u.mailbox.clone(),
             subject: u.subject.clone(),
             occurrence: u.occurrence,
+            delete_type: None,
         };
         let (id, original) = self.select(&sel)?;
         let tz = self

@@ -125,6 +125,18 @@ fn an_action_on_a_missing_item_is_an_error_naming_the_step() {
 }
 
 #[test]
+fn a_delete_type_outside_the_ews_enumeration_is_refused_with_its_position() {
+    let text = format!(
+        "{WORLD}steps:\n  - delete: {{ mailbox: kim@contoso.com, subject: Review, delete_type: Trash }}\n"
+    );
+    let err = Scenario::from_yaml(&text, "inline.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("inline.yaml:15:71:"), "{err}");
+    assert!(err.contains("MoveToDeletedItems"), "{err}");
+}
+
+#[test]
 fn a_bad_file_is_an_error_with_its_position() {
     let dir = tempfile_dir();
     let path = dir.join("broken.yaml");

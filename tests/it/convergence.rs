@@ -211,6 +211,8 @@ enum Op {
     Delete {
         mb: usize,
         pick: usize,
+        /// Outlook's delete (`MoveToDeletedItems`: a MovedEvent) rather than a hard delete.
+        to_trash: bool,
     },
     MoveOccurrence {
         mb: usize,
@@ -432,7 +434,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (mb.clone(), pick.clone(), status())
             .prop_map(|(mb, pick, status)| Op::SetStatus { mb, pick, status }),
         1 => (mb.clone(), pick.clone()).prop_map(|(mb, pick)| Op::Cancel { mb, pick }),
-        2 => (mb.clone(), pick.clone()).prop_map(|(mb, pick)| Op::Delete { mb, pick }),
+        2 => (mb.clone(), pick.clone(), any::<bool>())
+            .prop_map(|(mb, pick, to_trash)| Op::Delete { mb, pick, to_trash }),
         2 => (mb.clone(), pick.clone(), 0u32..10, 6u32..=20)
             .prop_map(|(mb, pick, occ, hour)| Op::MoveOccurrence { mb, pick, occ, hour }),
         2 => (mb.clone(), pick.clone(), 0u32..10)
@@ -744,14 +747,19 @@ impl Renderer {
                     email(mb)
                 ));
             }
-            Op::Delete { mb, pick } => {
+            Op::Delete { mb, pick, to_trash } => {
                 let mb = mb % mailboxes;
                 let Some(i) = self.choose(mb, *pick, |_| true) else {
                     return;
                 };
                 let live = self.live[mb].remove(i);
+                let how = if *to_trash {
+                    ", delete_type: MoveToDeletedItems"
+                } else {
+                    ""
+                };
                 self.step(&format!(
-                    "delete: {{ mailbox: {}, subject: \"{}\" }}",
+                    "delete: {{ mailbox: {}, subject: \"{}\"{how} }}",
                     email(mb),
                     live.subject
                 ));

@@ -139,13 +139,7 @@ async fn syncs_calendar_oof_and_free_busy_from_the_samples() {
         "{:#?}",
         s.engine.status()
     );
-    let log: Vec<String> = s
-        .engine
-        .log()
-        .lines(&Default::default())
-        .into_iter()
-        .map(|l| l.message)
-        .collect();
+    let log = crate::support::messages(&s.engine);
     assert!(
         log.contains(&"Connected to Exchange (v15.01.2345.6789)".to_string()),
         "{log:#?}"

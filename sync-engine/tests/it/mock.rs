@@ -87,12 +87,7 @@ async fn initial_sync_against_mock_ews_with_per_mailbox_failures() {
     let (_mock, engine, clock) = start().await;
     let report = engine.full_sync().await;
     assert!(report.connected);
-    let log: Vec<String> = engine
-        .log()
-        .lines(&Default::default())
-        .into_iter()
-        .map(|l| l.message)
-        .collect();
+    let log = crate::support::messages(&engine);
     assert!(
         log.contains(&"Connected to Exchange (v14.03.0181.0006)".to_string()),
         "{log:#?}"
@@ -538,12 +533,7 @@ async fn fifteen_mailboxes_stream_over_one_shared_connection() {
         engine.presence("u14@contoso.test").unwrap().presence.state,
         PresenceState::Meeting
     );
-    let log: Vec<String> = engine
-        .log()
-        .lines(&Default::default())
-        .into_iter()
-        .map(|l| l.message)
-        .collect();
+    let log = crate::support::messages(&engine);
     assert!(!log.iter().any(|m| m.contains("lost")), "{log:#?}");
 }
 
@@ -575,12 +565,7 @@ async fn push_notifications_from_mock_ews_reach_the_listener_and_presence() {
     .await;
     // The pushed events name the new item: one GetItem, no CalendarView.
     assert_eq!(requests_since(&mock, from), ["GetItem"]);
-    let log: Vec<String> = engine
-        .log()
-        .lines(&Default::default())
-        .into_iter()
-        .map(|l| l.message)
-        .collect();
+    let log = crate::support::messages(&engine);
     assert!(
         !log.iter().any(|m| m.contains("Unreadable push")),
         "{log:#?}"
@@ -625,12 +610,7 @@ async fn a_cut_stream_and_an_early_expiry_lose_no_change() {
         kim_subjects(&engine).contains(&"Expired".to_string())
     })
     .await;
-    let log: Vec<String> = engine
-        .log()
-        .lines(&Default::default())
-        .into_iter()
-        .map(|l| l.message)
-        .collect();
+    let log = crate::support::messages(&engine);
     assert!(
         log.iter()
             .filter(|m| m.starts_with("Subscription lost"))
@@ -952,12 +932,7 @@ async fn streams_closed_at_once_are_reopened_on_a_back_off_not_in_a_loop() {
         kim_subjects(&engine).contains(&"After the storm".to_string())
     })
     .await;
-    let log: Vec<String> = engine
-        .log()
-        .lines(&Default::default())
-        .into_iter()
-        .map(|l| l.message)
-        .collect();
+    let log = crate::support::messages(&engine);
     assert!(
         !log.iter().any(|m| m.starts_with("Subscription lost")),
         "{log:#?}"

@@ -119,12 +119,7 @@ async fn with_the_ca_bundle_the_engine_syncs_and_streams_over_tls() {
         subjects(&engine).contains(&"Escalation".to_owned())
     })
     .await;
-    let messages: Vec<String> = engine
-        .log()
-        .lines(&Default::default())
-        .into_iter()
-        .map(|l| l.message)
-        .collect();
+    let messages = crate::support::messages(&engine);
     assert!(
         !messages.iter().any(|m| m.contains("DISABLED")),
         "{messages:?}"

@@ -7,7 +7,8 @@
 //
 // Run by the Rust test `notification_compat::ews_javascript_api_notifications` against
 // worlds/small-office.yaml; NODE_PATH must reach the installed package. Pull, streaming and
-// push each receive an item created through the library; the push listener answers
+// push each receive an item created through the library, pull sees a MoveToDeletedItems
+// delete as a Moved event; the push listener answers
 // Unsubscribe on its second post. Each check prints one line; any failure exits non-zero.
 
 const http = require("http");
@@ -69,6 +70,17 @@ async function main() {
   check("every pull event has its time stamp", results.AllEvents.every((e) => e.TimeStamp), "");
   await pull.Unsubscribe();
   check("unsubscribe pull", true);
+
+  // 1b. Outlook's delete (DeleteMode.MoveToDeletedItems) is a Moved event out of the calendar.
+  const trash = await service.SubscribeToPullNotifications(calendar(), 10, null, ews.EventType.Moved, ...types);
+  const trashedId = await create("Trashed");
+  const trashed = await ews.Appointment.Bind(service, new ews.ItemId(trashedId));
+  await trashed.Delete(ews.DeleteMode.MoveToDeletedItems, ews.SendCancellationsMode.SendToNone);
+  const moves = (await trash.GetEvents()).ItemEvents.filter((e) => e.EventType === ews.EventType.Moved);
+  check("MoveToDeletedItems is one Moved event", moves.length === 1, moves.length);
+  check("the Moved event names the calendar id as OldItemId", moves[0].OldItemId && moves[0].OldItemId.UniqueId === trashedId, JSON.stringify(moves[0].OldItemId));
+  check("the Moved event has both parent folders", moves[0].ParentFolderId && moves[0].OldParentFolderId && moves[0].ParentFolderId.UniqueId !== moves[0].OldParentFolderId.UniqueId, "");
+  await trash.Unsubscribe();
 
   // 2. Streaming: one connection, the item created once it is open.
   const streaming = await service.SubscribeToStreamingNotifications(calendar(), ...types);

@@ -5,7 +5,8 @@ worlds/small-office.yaml on a frozen clock:
 
     python3 exchangelib_notifications.py http://127.0.0.1:PORT/EWS/Exchange.asmx
 
-Pull, streaming and push each receive an item created through exchangelib; a push listener
+Pull, streaming and push each receive an item created through exchangelib, pull sees
+move_to_trash as a MovedEvent out of the calendar; a push listener
 (built on exchangelib's own SendNotification parser) that answers Unsubscribe ends its
 subscription. Each check prints one line; any failure raises, so the exit status is the verdict.
 """
@@ -80,6 +81,24 @@ ns = list(bob.calendar.get_events(sub_id, watermark))
 check("pull receives the created item", item.id in created_ids(ns), f"{item.id} not in {ns}")
 check("pull notification chains from our watermark", ns[0].previous_watermark == watermark, ns)
 check("unsubscribe pull", bob.calendar.unsubscribe(sub_id) is True)
+
+# 1b. Outlook's delete: move_to_trash (DeleteType MoveToDeletedItems) is a MovedEvent out of
+# the calendar, with the calendar id as OldItemId.
+sub_id, watermark = bob.calendar.subscribe_to_pull(timeout=10)
+item = create("Trashed")
+old_id = item.id
+item.move_to_trash()
+ns = list(bob.calendar.get_events(sub_id, watermark))
+moved = [e for n in ns for e in n.events if type(e).__name__ == "MovedEvent"]
+check("move_to_trash is one MovedEvent", len(moved) == 1, ns)
+check("the MovedEvent names the calendar id as OldItemId", moved[0].old_item_id.id == old_id, moved)
+check(
+    "the MovedEvent leaves the calendar",
+    moved[0].old_parent_folder_id.id == bob.calendar.id
+    and moved[0].parent_folder_id.id != bob.calendar.id,
+    moved,
+)
+check("unsubscribe pull after the move", bob.calendar.unsubscribe(sub_id) is True)
 
 # 2. Streaming: an item created before connecting waits on the subscription.
 sub_id = bob.calendar.subscribe_to_streaming()

@@ -398,7 +398,7 @@ macro_rules! str_enum {
 
         impl $crate::xml::XmlText for $name {
             fn write_text(&self, w: &mut $crate::xml::Writer) {
-                w.word(self.as_str());
+                w.ascii(self.as_str().as_bytes());
             }
         }
     };

@@ -1005,18 +1005,14 @@ impl Writer {
         let declared_before = self.declared.len();
         // Nearly every element: `m:`, `t:` or `e:` already declared by an ancestor and
         // nothing new to declare; one copy of `<t:` and one of the name.
-        let lead: Option<&[u8]> = match ns {
-            Ns::Messages => Some(b"<m:"),
-            Ns::Types => Some(b"<t:"),
-            Ns::Errors => Some(b"<e:"),
-            _ => None,
+        let lead = if declare.is_empty() {
+            self.declared_lead(ns)
+        } else {
+            None
         };
         let qname_start = self.out.len() + 1;
         let qname_len = match lead {
-            Some(lead)
-                if declare.is_empty()
-                    && known_bit(ns).is_some_and(|bit| self.known_in_scope & bit != 0) =>
-            {
+            Some(lead) => {
                 self.out.reserve(lead.len() + name.len());
                 self.out.extend_from_slice(lead);
                 self.out.extend_from_slice(name.as_bytes());
@@ -1100,13 +1096,6 @@ impl Writer {
         let _ = write!(EscapingText(self), "{value}");
     }
 
-    /// Writes a value's text through [`XmlText`]: dates, numbers, booleans and enums go
-    /// straight into the output instead of through `fmt` (every item of every view writes a
-    /// dozen of them).
-    pub fn text_value<T: XmlText + ?Sized>(&mut self, value: &T) {
-        value.write_text(self);
-    }
-
     /// Writes `<ns:name>value</ns:name>` for an [`XmlText`] value.
     // Inlined so a literal name's length is known and its copy needs no memcpy call.
     #[inline(always)]
@@ -1167,15 +1156,9 @@ impl Writer {
         }
     }
 
-    /// Appends an ASCII word that needs no escaping (`true`, an enum's wire name).
+    /// Appends ASCII text that needs no escaping: digits, `true`, an enum's wire name, a
+    /// formatted date-time ([`XmlText`] values).
     #[inline(always)]
-    pub(crate) fn word(&mut self, word: &str) {
-        debug_assert!(!word.bytes().any(|b| ESCAPED[usize::from(b)] != 0));
-        self.close_tag();
-        self.out.extend_from_slice(word.as_bytes());
-    }
-
-    /// Appends ASCII text that needs no escaping (a formatted date-time).
     pub(crate) fn ascii(&mut self, text: &[u8]) {
         debug_assert!(
             text.iter()
@@ -1183,13 +1166,6 @@ impl Writer {
         );
         self.close_tag();
         self.out.extend_from_slice(text);
-    }
-
-    /// Appends ASCII digits and signs that never need escaping.
-    fn digits(&mut self, bytes: &[u8]) {
-        debug_assert!(bytes.iter().all(|b| b.is_ascii_digit() || *b == b'-'));
-        self.close_tag();
-        self.out.extend_from_slice(bytes);
     }
 
     /// Closes the innermost open element (as `<x/>` if it got no content).
@@ -1331,7 +1307,7 @@ impl XmlText for String {
 
 impl XmlText for bool {
     fn write_text(&self, w: &mut Writer) {
-        w.word(if *self { "true" } else { "false" });
+        w.ascii(if *self { b"true" } else { b"false" });
     }
 }
 
@@ -1351,7 +1327,7 @@ macro_rules! xml_text_unsigned {
                         break;
                     }
                 }
-                w.digits(&buf[i..]);
+                w.ascii(&buf[i..]);
             }
         }
     )*};
@@ -1363,7 +1339,7 @@ macro_rules! xml_text_signed {
         impl XmlText for $t {
             fn write_text(&self, w: &mut Writer) {
                 if *self < 0 {
-                    w.digits(b"-");
+                    w.ascii(b"-");
                 }
                 self.unsigned_abs().write_text(w);
             }

@@ -816,47 +816,43 @@ impl Want {
         recurrence: true,
     };
 
-    /// What `shape` (with FindItem's exclusions when `find`) keeps.
-    pub(crate) fn for_shape(shape: &Shape, find: bool) -> Want {
-        let mut w = Want {
-            strings: false,
-            body: false,
-            people: false,
-            zones: false,
-            subject: false,
-            location: false,
-            duration: false,
-            recurrence: false,
-        };
-        for uri in shape_uris(shape, find) {
-            match uri {
-                "item:ParentFolderId"
-                | "item:ItemClass"
-                | "item:Importance"
-                | "item:Culture"
-                | "calendar:UID" => w.strings = true,
-                "item:Body" | "item:UniqueBody" | "item:TextBody" => w.body = true,
-                "calendar:Organizer"
-                | "calendar:RequiredAttendees"
-                | "calendar:OptionalAttendees"
-                | "calendar:Resources" => w.people = true,
-                "calendar:TimeZone"
-                | "calendar:StartTimeZone"
-                | "calendar:EndTimeZone"
-                | "calendar:StartTimeZoneId"
-                | "calendar:EndTimeZoneId" => w.zones = true,
-                "item:Subject" => w.subject = true,
-                "calendar:Location" => w.location = true,
-                "calendar:Duration" => w.duration = true,
-                "calendar:Recurrence"
-                | "calendar:FirstOccurrence"
-                | "calendar:LastOccurrence"
-                | "calendar:ModifiedOccurrences"
-                | "calendar:DeletedOccurrences" => w.recurrence = true,
-                _ => {}
-            }
+    /// The costly parts the kept fields need.
+    pub(crate) fn of(fields: Fields) -> Want {
+        use Field as F;
+        let any = |list: &[Field]| list.iter().any(|f| fields.has(*f));
+        Want {
+            strings: any(&[
+                F::parent_folder_id,
+                F::item_class,
+                F::importance,
+                F::culture,
+                F::uid,
+            ]),
+            body: any(&[F::body]),
+            people: any(&[
+                F::organizer,
+                F::required_attendees,
+                F::optional_attendees,
+                F::resources,
+            ]),
+            zones: any(&[
+                F::time_zone,
+                F::start_time_zone,
+                F::end_time_zone,
+                F::start_time_zone_id,
+                F::end_time_zone_id,
+            ]),
+            subject: any(&[F::subject]),
+            location: any(&[F::location]),
+            duration: any(&[F::duration]),
+            recurrence: any(&[
+                F::recurrence,
+                F::first_occurrence,
+                F::last_occurrence,
+                F::modified_occurrences,
+                F::deleted_occurrences,
+            ]),
         }
-        w
     }
 }
 
@@ -1210,7 +1206,7 @@ accounts:"#,
                         let reader = Reader {
                             server,
                             owner,
-                            want: Want::for_shape(sh, true),
+                            want: Want::of(fields),
                         };
                         let writer = || {
                             let mut w = Writer::fragment();

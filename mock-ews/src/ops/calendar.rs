@@ -159,8 +159,13 @@ pub(crate) fn shaped_reader(
     shape: &ews_proto::Shape,
     find: bool,
 ) -> Reader {
+    fields_reader(ctx, mb, wire::Fields::for_shape(shape, find))
+}
+
+/// How `ctx`'s caller reads `mb` keeping `fields`, building only what those need.
+fn fields_reader(ctx: &Ctx<'_>, mb: &Mailbox, fields: wire::Fields) -> Reader {
     Reader {
-        want: wire::Want::for_shape(shape, find),
+        want: wire::Want::of(fields),
         ..reader(ctx, mb)
     }
 }
@@ -257,8 +262,8 @@ fn calendar_view(
             "The specified view range exceeds the maximum range of two years.",
         ));
     }
-    let rd = shaped_reader(ctx, mb, &req.item_shape, true);
     let fields = wire::Fields::for_shape(&req.item_shape, true);
+    let rd = fields_reader(ctx, mb, fields);
     // Usually about one entry per item (series add some, out-of-range items none).
     let mut entries = Vec::with_capacity(mb.items.len() + 8);
     for item in mb.items.values() {
@@ -317,8 +322,8 @@ fn indexed_view(
     from_end: bool,
     max: Option<u32>,
 ) -> FindItemResult {
-    let rd = shaped_reader(ctx, mb, &req.item_shape, true);
     let fields = wire::Fields::for_shape(&req.item_shape, true);
+    let rd = fields_reader(ctx, mb, fields);
     let mut items: Vec<&Arc<CalendarItem>> = mb.items.values().collect();
     items.sort_by_key(|i| (i.start, i.key));
     let total = items.len();

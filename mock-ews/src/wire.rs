@@ -1096,12 +1096,6 @@ const ALL: &[&str] = &[
     "calendar:IsOrganizer",
 ];
 
-/// Keeps what `shape` asks for. `find` drops complex properties as FindItem does.
-pub(crate) fn shape(mut full: Wire, shape: &Shape, find: bool) -> Wire {
-    Fields::for_shape(shape, find).retain(&mut full);
-    full
-}
-
 /// The FieldURI an update targets, for UpdateItem.
 pub(crate) fn update_uri(u: &ItemUpdate) -> Option<&str> {
     let path = match u {

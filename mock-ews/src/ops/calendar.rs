@@ -152,18 +152,8 @@ pub(crate) fn reader(ctx: &Ctx<'_>, mb: &Mailbox) -> Reader {
     }
 }
 
-/// How `ctx`'s caller reads `mb` through `shape`, building only what the shape keeps.
-pub(crate) fn shaped_reader(
-    ctx: &Ctx<'_>,
-    mb: &Mailbox,
-    shape: &ews_proto::Shape,
-    find: bool,
-) -> Reader {
-    fields_reader(ctx, mb, wire::Fields::for_shape(shape, find))
-}
-
 /// How `ctx`'s caller reads `mb` keeping `fields`, building only what those need.
-fn fields_reader(ctx: &Ctx<'_>, mb: &Mailbox, fields: wire::Fields) -> Reader {
+pub(crate) fn fields_reader(ctx: &Ctx<'_>, mb: &Mailbox, fields: wire::Fields) -> Reader {
     Reader {
         want: wire::Want::of(fields),
         ..reader(ctx, mb)
@@ -560,6 +550,7 @@ pub(crate) fn to_wire(
 }
 
 pub(crate) fn get_item(ctx: &Ctx<'_>, req: &GetItem) -> Reply {
+    let fields = wire::Fields::for_shape(&req.item_shape, false);
     let messages = req
         .item_ids
         .iter()
@@ -567,19 +558,15 @@ pub(crate) fn get_item(ctx: &Ctx<'_>, req: &GetItem) -> Reply {
             let result = (|| {
                 let (mb, item, target) = resolve_item(ctx, r)?;
                 require(ctx, &mb, DelegateRight::Reviewer)?;
-                let full = to_wire(
-                    &mb,
-                    &item,
-                    &target,
-                    shaped_reader(ctx, &mb, &req.item_shape, false),
-                )
-                .ok_or_else(|| {
-                    MsgError::new(
-                        "ErrorItemNotFound",
-                        "The specified object was not found in the store.",
-                    )
-                })?;
-                Ok::<_, MsgError>(wire::shape(full, &req.item_shape, false))
+                let mut full = to_wire(&mb, &item, &target, fields_reader(ctx, &mb, fields))
+                    .ok_or_else(|| {
+                        MsgError::new(
+                            "ErrorItemNotFound",
+                            "The specified object was not found in the store.",
+                        )
+                    })?;
+                fields.retain(&mut full);
+                Ok::<_, MsgError>(full)
             })();
             match result {
                 Ok(w) => ResponseMessage::success(GetItemResult(ItemsResult {

@@ -18,7 +18,7 @@ use ews_proto::{Item, ItemId};
 
 use crate::id::{self, FolderKind};
 use crate::item::ViewEntry;
-use crate::ops::calendar::{error_msg, resolve_folder, respond, right_on, shaped_reader};
+use crate::ops::calendar::{error_msg, fields_reader, resolve_folder, respond, right_on};
 use crate::ops::common::MsgError;
 use crate::ops::{Ctx, Reply};
 use crate::wire;
@@ -129,7 +129,8 @@ fn sync(ctx: &Ctx<'_>, req: &SyncFolderItems) -> Result<SyncFolderItemsResult, M
     } else {
         BTreeMap::new()
     };
-    let rd = shaped_reader(ctx, &mb, &req.item_shape, false);
+    let fields = wire::Fields::for_shape(&req.item_shape, false);
+    let rd = fields_reader(ctx, &mb, fields);
     let mut changes = Vec::new();
     let mut pending = 0usize;
     let max = usize::try_from(req.max_changes_returned).unwrap_or(512);
@@ -175,7 +176,9 @@ fn sync(ctx: &Ctx<'_>, req: &SyncFolderItems) -> Result<SyncFolderItemsResult, M
             };
             wire::entry_to_wire(&mb, &e, rd)
         };
-        let shaped = Item::Calendar(Box::new(wire::shape(full, &req.item_shape, false)));
+        let mut shaped = Box::new(full);
+        fields.retain(&mut shaped);
+        let shaped = Item::Calendar(shaped);
         changes.push(if seen.is_some() {
             SyncChange::Update(shaped)
         } else {

@@ -5,7 +5,8 @@ use ews_proto::calendar::{FindItemResult, GetItemResult};
 use ews_proto::item::{CalendarItemType, LegacyFreeBusyStatus};
 use ews_proto::{CalendarItem, Item, Limits, Response};
 
-use crate::support::{envelope, office, soap};
+use crate::support::{Reply, envelope, office, soap};
+use mock_ews::MockEws;
 
 const SVC: (&str, &str) = ("svc-sync", "sync-pw");
 
@@ -45,6 +46,27 @@ fn view(start: &str, end: &str, max: Option<u32>, mailbox: &str) -> String {
     )
 }
 
+/// A CalendarView of `mailbox` over `window` by `user` (impersonating `impersonate`).
+async fn find_view(
+    ews: &MockEws,
+    user: (&str, &str),
+    impersonate: Option<&str>,
+    window: (&str, &str),
+    max: Option<u32>,
+    mailbox: &str,
+) -> Reply {
+    soap(
+        ews,
+        user,
+        &envelope(
+            "Exchange2010_SP2",
+            impersonate,
+            &view(window.0, window.1, max, mailbox),
+        ),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn get_folder_binds_the_calendar_of_the_impersonated_mailbox() {
     let ews = office().await;
@@ -75,19 +97,13 @@ async fn get_folder_binds_the_calendar_of_the_impersonated_mailbox() {
 #[tokio::test]
 async fn calendar_view_expands_the_series_in_its_zone_with_exceptions() {
     let ews = office().await;
-    let r = soap(
+    let r = find_view(
         &ews,
         SVC,
-        &envelope(
-            "Exchange2010_SP2",
-            Some("alice@contoso.com"),
-            &view(
-                "2026-03-23T00:00:00Z",
-                "2026-04-09T00:00:00Z",
-                None,
-                "alice@contoso.com",
-            ),
-        ),
+        Some("alice@contoso.com"),
+        ("2026-03-23T00:00:00Z", "2026-04-09T00:00:00Z"),
+        None,
+        "alice@contoso.com",
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -157,19 +173,13 @@ async fn calendar_view_expands_the_series_in_its_zone_with_exceptions() {
 #[tokio::test]
 async fn max_entries_cuts_the_view_and_says_so() {
     let ews = office().await;
-    let r = soap(
+    let r = find_view(
         &ews,
         SVC,
-        &envelope(
-            "Exchange2010_SP2",
-            Some("alice@contoso.com"),
-            &view(
-                "2026-03-23T00:00:00Z",
-                "2026-04-09T00:00:00Z",
-                Some(2),
-                "alice@contoso.com",
-            ),
-        ),
+        Some("alice@contoso.com"),
+        ("2026-03-23T00:00:00Z", "2026-04-09T00:00:00Z"),
+        Some(2),
+        "alice@contoso.com",
     )
     .await;
     let root = find_result(&r.body).root_folder.unwrap();
@@ -189,51 +199,33 @@ async fn view_window_edges_and_limits() {
             .map(|i| i.subject.clone().unwrap())
             .collect()
     };
-    let r = soap(
+    let r = find_view(
         &ews,
         SVC,
-        &envelope(
-            "Exchange2010_SP2",
-            Some("alice@contoso.com"),
-            &view(
-                "2026-03-24T14:00:00Z",
-                "2026-03-24T15:00:00Z",
-                None,
-                "alice@contoso.com",
-            ),
-        ),
+        Some("alice@contoso.com"),
+        ("2026-03-24T14:00:00Z", "2026-03-24T15:00:00Z"),
+        None,
+        "alice@contoso.com",
     )
     .await;
     assert_eq!(ids(&r.body), ["Doctor"]);
-    let r = soap(
+    let r = find_view(
         &ews,
         SVC,
-        &envelope(
-            "Exchange2010_SP2",
-            Some("alice@contoso.com"),
-            &view(
-                "2026-03-24T12:00:00Z",
-                "2026-03-24T13:00:00Z",
-                None,
-                "alice@contoso.com",
-            ),
-        ),
+        Some("alice@contoso.com"),
+        ("2026-03-24T12:00:00Z", "2026-03-24T13:00:00Z"),
+        None,
+        "alice@contoso.com",
     )
     .await;
     assert!(ids(&r.body).is_empty());
-    let r = soap(
+    let r = find_view(
         &ews,
         SVC,
-        &envelope(
-            "Exchange2010_SP2",
-            Some("alice@contoso.com"),
-            &view(
-                "2026-01-01T00:00:00Z",
-                "2028-06-01T00:00:00Z",
-                None,
-                "alice@contoso.com",
-            ),
-        ),
+        Some("alice@contoso.com"),
+        ("2026-01-01T00:00:00Z", "2028-06-01T00:00:00Z"),
+        None,
+        "alice@contoso.com",
     )
     .await;
     assert!(
@@ -242,19 +234,13 @@ async fn view_window_edges_and_limits() {
         "{}",
         r.body
     );
-    let r = soap(
+    let r = find_view(
         &ews,
         SVC,
-        &envelope(
-            "Exchange2010_SP2",
-            Some("alice@contoso.com"),
-            &view(
-                "2026-03-24T00:00:00Z",
-                "2026-03-23T00:00:00Z",
-                None,
-                "alice@contoso.com",
-            ),
-        ),
+        Some("alice@contoso.com"),
+        ("2026-03-24T00:00:00Z", "2026-03-23T00:00:00Z"),
+        None,
+        "alice@contoso.com",
     )
     .await;
     assert!(
@@ -279,19 +265,13 @@ async fn view_window_edges_and_limits() {
         ews2.store().create_item("user@example.com", &spec).unwrap();
     }
     let user = ("user@example.com", "user-pw");
-    let r = soap(
+    let r = find_view(
         &ews2,
         user,
-        &envelope(
-            "Exchange2010_SP2",
-            None,
-            &view(
-                "2026-01-01T00:00:00Z",
-                "2028-01-01T00:00:00Z",
-                None,
-                "user@example.com",
-            ),
-        ),
+        None,
+        ("2026-01-01T00:00:00Z", "2028-01-01T00:00:00Z"),
+        None,
+        "user@example.com",
     )
     .await;
     assert!(
@@ -303,19 +283,13 @@ async fn view_window_edges_and_limits() {
         r.body
             .contains(r#"<t:Value Name="PolicyLimit">1000</t:Value>"#)
     );
-    let r = soap(
+    let r = find_view(
         &ews2,
         user,
-        &envelope(
-            "Exchange2010_SP2",
-            None,
-            &view(
-                "2026-01-01T00:00:00Z",
-                "2028-01-01T00:00:00Z",
-                Some(1000),
-                "user@example.com",
-            ),
-        ),
+        None,
+        ("2026-01-01T00:00:00Z", "2028-01-01T00:00:00Z"),
+        Some(1000),
+        "user@example.com",
     )
     .await;
     let root = find_result(&r.body).root_folder.unwrap();
@@ -382,19 +356,13 @@ async fn delegates_need_reviewer_rights_and_never_see_private_subjects() {
 #[tokio::test]
 async fn get_item_accepts_view_ids_occurrence_index_and_master_ids() {
     let ews = office().await;
-    let r = soap(
+    let r = find_view(
         &ews,
         SVC,
-        &envelope(
-            "Exchange2010_SP2",
-            Some("alice@contoso.com"),
-            &view(
-                "2026-03-23T00:00:00Z",
-                "2026-03-26T00:00:00Z",
-                None,
-                "alice@contoso.com",
-            ),
-        ),
+        Some("alice@contoso.com"),
+        ("2026-03-23T00:00:00Z", "2026-03-26T00:00:00Z"),
+        None,
+        "alice@contoso.com",
     )
     .await;
     let items = calendar_items(&find_result(&r.body).root_folder.unwrap().items);

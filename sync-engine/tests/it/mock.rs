@@ -165,26 +165,7 @@ async fn privacy_mode_never_carries_a_subject_across_api_log_and_state() {
     assert_ne!(p.presence.state, PresenceState::Available);
 
     // Nowhere: state dump, status, log, presence, appointments, and the API's own JSON.
-    let router = sync_engine::api::router(engine.clone());
-    let mut served = String::new();
-    for uri in [
-        "/api/status",
-        "/api/users",
-        "/api/log",
-        "/api/users/ceo@contoso.test/appointments",
-        "/api/users/ceo@contoso.test/presence",
-    ] {
-        use http_body_util::BodyExt;
-        use tower::ServiceExt;
-        let req = axum::http::Request::builder()
-            .uri(uri)
-            .body(axum::body::Body::empty())
-            .unwrap();
-        let resp = router.clone().oneshot(req).await.unwrap();
-        served.push_str(&String::from_utf8_lossy(
-            &resp.into_body().collect().await.unwrap().to_bytes(),
-        ));
-    }
+    let served = served_about(&engine, "ceo@contoso.test").await;
     let dump = format!("{:?}{}", engine.state(), served);
     for secret in ["Secret merger", "Boardroom"] {
         assert!(!dump.contains(secret), "{secret} leaked");
@@ -236,26 +217,7 @@ async fn a_private_item_of_a_normal_user_blocks_time_but_its_subject_is_nowhere(
     // (Kim's presence is Absent from her OOF; the scenario private-items.yaml pins Meeting.)
     clock.advance(Duration::minutes(3 * 60 + 30));
 
-    let router = sync_engine::api::router(engine.clone());
-    let mut served = String::new();
-    for uri in [
-        "/api/status",
-        "/api/users",
-        "/api/log",
-        "/api/users/kim@contoso.test/appointments",
-        "/api/users/kim@contoso.test/presence",
-    ] {
-        use http_body_util::BodyExt;
-        use tower::ServiceExt;
-        let req = axum::http::Request::builder()
-            .uri(uri)
-            .body(axum::body::Body::empty())
-            .unwrap();
-        let resp = router.clone().oneshot(req).await.unwrap();
-        served.push_str(&String::from_utf8_lossy(
-            &resp.into_body().collect().await.unwrap().to_bytes(),
-        ));
-    }
+    let served = served_about(&engine, "kim@contoso.test").await;
     assert!(
         served.contains("Budget review"),
         "the dump covered Kim's items"
@@ -268,6 +230,32 @@ async fn a_private_item_of_a_normal_user_blocks_time_but_its_subject_is_nowhere(
 }
 
 /// Waits (real time, bounded) until `f` holds.
+/// Everything the engine's API serves about `user` (status, users, log, appointments,
+/// presence), concatenated, to search for leaks.
+async fn served_about(engine: &Engine, user: &str) -> String {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let router = sync_engine::api::router(engine.clone());
+    let mut served = String::new();
+    for uri in [
+        "/api/status".to_string(),
+        "/api/users".to_string(),
+        "/api/log".to_string(),
+        format!("/api/users/{user}/appointments"),
+        format!("/api/users/{user}/presence"),
+    ] {
+        let req = axum::http::Request::builder()
+            .uri(uri)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let resp = router.clone().oneshot(req).await.unwrap();
+        served.push_str(&String::from_utf8_lossy(
+            &resp.into_body().collect().await.unwrap().to_bytes(),
+        ));
+    }
+    served
+}
+
 async fn eventually(what: &str, mut f: impl FnMut() -> bool) {
     for _ in 0..500 {
         if f() {
